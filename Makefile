@@ -1,0 +1,58 @@
+# beatmap — every target that needs set-up runs it first, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DB     ?= sqlite:///beatmap.db
+OUT    ?= out
+export BEATMAP_DB ?= $(DB)
+
+.PHONY: setup demo test bench lint serve schema soak browser clean
+
+setup: $(STAMP) node_modules/.installed-stamp
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+	@echo "python environment ready in $(VENV)"
+
+node_modules/.installed-stamp: package.json package-lock.json
+	@npm ci --silent --no-audit --no-fund
+	@touch $@
+
+# Headless Chromium for the browser tests, from Debian, when missing and we may install.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "could not install chromium: browser tests will be skipped"; \
+	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
+
+demo: setup
+	@$(BIN)/python -m beatmap.demo --out $(OUT)
+
+test: setup browser
+	@$(BIN)/python -m pytest -q -m "not soak" --durations=15
+
+soak: setup browser
+	@$(BIN)/python -m pytest -q -m soak
+
+bench: setup
+	@mkdir -p $(OUT)
+	@$(BIN)/python -m bench --out $(OUT)/bench.json
+
+lint: setup
+	@$(BIN)/ruff check .
+
+serve: setup
+	@$(BIN)/beatmap serve
+
+schema: setup
+	@$(BIN)/python -m beatmap.schemagen > schema.sql
+	@cp schema.sql beatmap/migrations/versions/0001_initial.sql
+	@echo "schema.sql regenerated from beatmap/models.py"
+
+clean:
+	rm -rf $(OUT) .pytest_cache beatmap.db beatmap.db-wal beatmap.db-shm

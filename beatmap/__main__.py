@@ -1,0 +1,3 @@
+from beatmap.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""beatmap's benchmarks (``make bench``): one ``bench_<area>.py`` module per area."""
