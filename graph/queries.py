@@ -1,0 +1,282 @@
+"""The read queries every output shares: the CLI, each export and the web UI show the same rows.
+
+``beat_ranking`` is the one list of a beat's venues. It reads the scores ``beatmap rank`` wrote
+(``venue_scores``) and joins the venue's *current* curation, sensitivity and outreach, so a
+venue marked "out" or sensitive disappears from every list at once, without re-ranking.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from beatmap.models import (
+    OUTREACH_STATUSES,
+    Beat,
+    Link,
+    Outreach,
+    Post,
+    PostTopic,
+    Venue,
+    VenueScore,
+)
+from geo.names import normalise
+
+logger = logging.getLogger(__name__)
+
+# Columns of one ranking row, in the order exports write them.
+RANKING_COLUMNS: tuple[str, ...] = (
+    "rank", "venue_id", "venue_key", "name", "platform", "url", "crawlable", "score",
+    "locality", "activity", "reach", "topical", "feedback", "reason", "places", "topics",
+    "posts_90d", "last_post_at", "status", "flags", "state", "outreach_status", "contact",
+    "lat", "lon",
+)
+# Statuses that the crawler or the ranking sets and that make a venue a poor first contact.
+BAD_STATUSES = ("dormant", "gone", "hijacked")
+
+
+class UnknownBeat(LookupError, ValueError):
+    """No beat matches the key, id or name given."""
+
+
+def resolve_beat(session: Session, beat: Beat | int | str) -> Beat:
+    """The beat meant by ``beat``: a :class:`Beat`, its id, its key, or its name (any case)."""
+    if isinstance(beat, Beat):
+        return beat
+    if isinstance(beat, int):
+        found = session.get(Beat, beat)
+        if found is None:
+            raise UnknownBeat(f"no beat with id {beat}")
+        return found
+    text = str(beat).strip()
+    found = session.scalar(select(Beat).where(Beat.key == text))
+    if found is not None:
+        return found
+    wanted = normalise(text)
+    matches = [b for b in session.scalars(select(Beat)) if normalise(b.name) == wanted]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        keys = ", ".join(sorted(b.key for b in matches))
+        raise UnknownBeat(f"beat name {text!r} is ambiguous; use one of the keys {keys}")
+    if text.isdigit():
+        return resolve_beat(session, int(text))
+    raise UnknownBeat(f"no beat with key or name {text!r} (see `beatmap beats list`)")
+
+
+def latest_outreach(session: Session, venue_ids: list[int], beat_id: int | None = None
+                    ) -> dict[int, str]:
+    """The newest outreach status of each venue (for ``beat_id``, or recorded without a beat)."""
+    if not venue_ids:
+        return {}
+    stmt = select(Outreach.venue_id, Outreach.status, Outreach.beat_id).order_by(
+        Outreach.created_at, Outreach.id)
+    if len(venue_ids) <= 5000:
+        stmt = stmt.where(Outreach.venue_id.in_(venue_ids))
+    wanted = set(venue_ids)
+    out: dict[int, str] = {}
+    for venue_id, status, row_beat in session.execute(stmt):
+        if venue_id in wanted and (beat_id is None or row_beat in (None, beat_id)):
+            out[venue_id] = status
+    return out
+
+
+def _flags(venue: Venue, evidence: dict[str, Any]) -> list[str]:
+    flags = [f for f in evidence.get("flags", []) if f not in ("sensitive",)]
+    if venue.status in BAD_STATUSES and venue.status not in flags:
+        flags.append(venue.status)
+    if not venue.crawlable and "known-only" not in flags:
+        flags.append("known-only")
+    if venue.sensitive:
+        flags.append("sensitive")
+    return flags
+
+
+def _effective_status(venue: Venue, flags: list[str]) -> str:
+    for status in BAD_STATUSES:
+        if status in flags:
+            return status
+    return venue.status
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(sep=" ", timespec="seconds") if value else None
+
+
+def _row(score: VenueScore, venue: Venue, outreach: str | None) -> dict[str, Any]:
+    evidence = score.evidence or {}
+    flags = _flags(venue, evidence)
+    return {
+        "rank": score.rank,
+        "venue_id": venue.id,
+        "venue_key": venue.key,
+        "name": venue.name or venue.key,
+        "platform": venue.platform,
+        "url": venue.url,
+        "crawlable": bool(venue.crawlable),
+        "score": round(score.score, 4),
+        "locality": round(score.locality, 4),
+        "activity": round(score.activity, 4),
+        "reach": round(score.reach, 4),
+        "topical": round(score.topical, 4),
+        "feedback": round(score.feedback, 4),
+        "reason": score.reason,
+        "places": [p[0] if isinstance(p, list) else p for p in evidence.get("places", [])],
+        "topics": [t[0] if isinstance(t, list) else t for t in evidence.get("topics", [])],
+        "posts_90d": int(evidence.get("posts_90d", 0)),
+        "last_post_at": _iso(venue.last_post_at) or evidence.get("last_post_at"),
+        "status": _effective_status(venue, flags),
+        "flags": flags,
+        "state": venue.state,
+        "outreach_status": outreach,
+        "contact": dict(venue.contact or {}),
+        "lat": evidence.get("lat"),
+        "lon": evidence.get("lon"),
+    }
+
+
+def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None = None,
+                 platform: str | None = None, topic: str | None = None,
+                 status: str | None = None, crawlable: bool | None = None,
+                 include_sensitive: bool = False) -> list[dict[str, Any]]:
+    """The ranked venues of ``beat``: one dict per venue with the keys of ``RANKING_COLUMNS``.
+
+    Venues curated "out" and venues merged into another are never listed; sensitive venues
+    only with ``include_sensitive`` (the caller audits that view). Filters combine with AND;
+    ``rank`` stays the venue's place in the beat's full list, so a filtered list shows gaps.
+    """
+    target = resolve_beat(session, beat)
+    stmt = (select(VenueScore, Venue).join(Venue, Venue.id == VenueScore.venue_id)
+            .where(VenueScore.beat_id == target.id, Venue.state != "out",
+                   Venue.merged_into_id.is_(None))
+            .order_by(VenueScore.rank, Venue.id))
+    if not include_sensitive:
+        stmt = stmt.where(Venue.sensitive.is_(False))
+    if platform:
+        stmt = stmt.where(Venue.platform == platform)
+    if crawlable is not None:
+        stmt = stmt.where(Venue.crawlable.is_(bool(crawlable)))
+    pairs = list(session.execute(stmt).tuples())
+    outreach = latest_outreach(session, [v.id for _, v in pairs], target.id)
+    rows = [_row(score, venue, outreach.get(venue.id)) for score, venue in pairs]
+    if status:
+        rows = [r for r in rows if r["status"] == status or status in r["flags"]]
+    if topic:
+        rows = [r for r in rows if topic in r["topics"]]
+    return rows[:limit] if limit is not None else rows
+
+
+def venue_detail(session: Session, venue_id: int) -> dict[str, Any]:
+    """Everything a person needs about one venue: the facts, why it ranks, who links to it.
+
+    Raises ``LookupError`` for an unknown id. The caller decides whether a sensitive venue may
+    be shown (and audits it); the ``sensitive`` key says which it is.
+    """
+    venue = session.get(Venue, venue_id)
+    if venue is None:
+        raise LookupError(f"no venue with id {venue_id}")
+    scores = session.execute(
+        select(VenueScore, Beat).join(Beat, Beat.id == VenueScore.beat_id)
+        .where(VenueScore.venue_id == venue_id).order_by(VenueScore.score.desc())).tuples().all()
+    beats = [{"beat_id": b.id, "beat_key": b.key, "beat_name": b.name, "rank": s.rank,
+              "score": round(s.score, 4), "locality": round(s.locality, 4),
+              "activity": round(s.activity, 4), "reach": round(s.reach, 4),
+              "topical": round(s.topical, 4), "feedback": round(s.feedback, 4),
+              "reason": s.reason, "places": (s.evidence or {}).get("places", [])}
+             for s, b in scores]
+    first = scores[0][0].evidence if scores else {}
+    return {
+        "venue_id": venue.id, "venue_key": venue.key, "name": venue.name or venue.key,
+        "platform": venue.platform, "url": venue.url, "host": venue.host,
+        "description": venue.description, "crawlable": bool(venue.crawlable),
+        "known_only_reason": venue.known_only_reason, "state": venue.state,
+        "status": venue.status, "sensitive": bool(venue.sensitive),
+        "sensitive_reason": venue.sensitive_reason, "contact": dict(venue.contact or {}),
+        "member_count": venue.member_count, "post_count": venue.post_count,
+        "discovered_via": venue.discovered_via, "first_seen_at": _iso(venue.first_seen_at),
+        "last_post_at": _iso(venue.last_post_at), "last_crawled_at": _iso(venue.last_crawled_at),
+        "merged_into_id": venue.merged_into_id,
+        "flags": _flags(venue, first or {}),
+        "beats": beats,
+        "topics": _venue_topics(session, venue_id),
+        "activity_by_month": _activity_by_month(session, venue_id),
+        "linked_from": _links(session, venue_id, incoming=True),
+        "links_to": _links(session, venue_id, incoming=False),
+        "outreach": _outreach_log(session, venue_id),
+    }
+
+
+def _venue_topics(session: Session, venue_id: int) -> list[dict[str, Any]]:
+    stmt = (select(PostTopic.topic, func.count(PostTopic.post_id))
+            .join(Post, Post.id == PostTopic.post_id).where(Post.venue_id == venue_id)
+            .group_by(PostTopic.topic).order_by(func.count(PostTopic.post_id).desc()))
+    return [{"topic": t, "posts": n} for t, n in session.execute(stmt)]
+
+
+def _activity_by_month(session: Session, venue_id: int) -> list[dict[str, Any]]:
+    counts: dict[str, int] = {}
+    stmt = select(Post.published_at).where(Post.venue_id == venue_id,
+                                           Post.published_at.is_not(None))
+    for (published,) in session.execute(stmt):
+        month = published.strftime("%Y-%m")
+        counts[month] = counts.get(month, 0) + 1
+    return [{"month": m, "posts": counts[m]} for m in sorted(counts)]
+
+
+def _links(session: Session, venue_id: int, *, incoming: bool) -> list[dict[str, Any]]:
+    other = Link.src_venue_id if incoming else Link.dst_venue_id
+    mine = Link.dst_venue_id if incoming else Link.src_venue_id
+    stmt = (select(Link, Venue).join(Venue, Venue.id == other).where(mine == venue_id)
+            .order_by(Link.count.desc()))
+    return [{"venue_id": v.id, "name": v.name or v.key, "url": v.url, "count": link.count,
+             "anchor_text": link.anchor_text, "example_url": link.example_url,
+             "sensitive": bool(v.sensitive)}
+            for link, v in session.execute(stmt).tuples()]
+
+
+def _outreach_log(session: Session, venue_id: int) -> list[dict[str, Any]]:
+    stmt = select(Outreach).where(Outreach.venue_id == venue_id).order_by(Outreach.created_at)
+    return [{"id": o.id, "status": o.status, "beat_id": o.beat_id, "user_id": o.user_id,
+             "note": o.note, "revisit_on": o.revisit_on.isoformat() if o.revisit_on else None,
+             "created_at": _iso(o.created_at)} for o in session.scalars(stmt)]
+
+
+def beats_overview(session: Session, *, since: datetime | None = None) -> list[dict[str, Any]]:
+    """One row per beat: listed venues, new candidates since ``since``, outreach counts.
+
+    "Listed" counts what :func:`beat_ranking` shows by default (not out, not merged, not
+    sensitive). ``new_candidates`` counts listed venues still in state "candidate" first seen
+    at or after ``since`` (all candidates when ``since`` is None).
+    """
+    beats = list(session.scalars(select(Beat).order_by(Beat.name)))
+    stmt = (select(VenueScore.beat_id, Venue.id, Venue.state, Venue.first_seen_at, VenueScore.rank)
+            .join(Venue, Venue.id == VenueScore.venue_id)
+            .where(Venue.state != "out", Venue.merged_into_id.is_(None),
+                   Venue.sensitive.is_(False)))
+    per_beat: dict[int, list[tuple[int, str, datetime]]] = {}
+    for beat_id, vid, state, first_seen, _rank in session.execute(stmt):
+        per_beat.setdefault(beat_id, []).append((vid, state, first_seen))
+    outreach_rows = session.execute(
+        select(Outreach.venue_id, Outreach.beat_id, Outreach.status)
+        .order_by(Outreach.created_at, Outreach.id)).all()
+    out = []
+    for beat in beats:
+        listed = per_beat.get(beat.id, [])
+        ids = {vid for vid, _, _ in listed}
+        latest: dict[int, str] = {}
+        for vid, row_beat, status in outreach_rows:
+            if vid in ids and row_beat in (None, beat.id):
+                latest[vid] = status
+        counts = {s: 0 for s in OUTREACH_STATUSES}
+        for status in latest.values():
+            counts[status] = counts.get(status, 0) + 1
+        new = sum(1 for _, state, first in listed
+                  if state == "candidate" and (since is None or (first and first >= since)))
+        out.append({"beat_id": beat.id, "key": beat.key, "name": beat.name,
+                    "venues": len(listed), "new_candidates": new, "outreach": counts,
+                    "centre_lat": beat.centre_lat, "centre_lon": beat.centre_lon})
+    return out
