@@ -62,6 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web_port", 8150, "Port of the web UI.", int),
     Setting("secret_key", "", "Web session signing key; generated into the database when empty."),
     Setting("tile_url", "", "Map tile URL template for the web UI; empty = beat polygons only."),
+    Setting("web_secure_cookies", "no", "Mark the web session cookie Secure (HTTPS only): "
+            "'yes' when users reach the UI over HTTPS, e.g. behind a TLS proxy."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
