@@ -343,9 +343,11 @@ class LedgerEntry(Base):
     """The crawl ledger: the record of every URL the crawler meant to fetch, and how it went."""
 
     __tablename__ = "crawl_ledger"
-    __table_args__ = (Index(None, "state", "next_fetch_at"), Index(None, "venue_id"))
+    __table_args__ = (Index(None, "state", "next_fetch_at"), Index(None, "venue_id"),
+                      Index(None, "host", "state"))
     url_fp: Mapped[str] = mapped_column(primary_key=True)
     url: Mapped[str]
+    host: Mapped[str | None]  # for per-host budgets and politeness across workers
     venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(default="queued")  # LEDGER_STATES
     lease_owner: Mapped[str | None]

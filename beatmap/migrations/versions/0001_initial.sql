@@ -137,6 +137,7 @@ CREATE TABLE beat_topics (
 CREATE TABLE crawl_ledger (
     url_fp TEXT NOT NULL,
     url TEXT NOT NULL,
+    host TEXT,
     venue_id BIGINT,
     state TEXT NOT NULL,
     lease_owner TEXT,
@@ -156,6 +157,8 @@ CREATE TABLE crawl_ledger (
     CONSTRAINT fk_crawl_ledger_venue_id_venues FOREIGN KEY(venue_id) REFERENCES venues (id) ON DELETE SET NULL,
     CONSTRAINT fk_crawl_ledger_run_id_crawl_runs FOREIGN KEY(run_id) REFERENCES crawl_runs (id) ON DELETE SET NULL
 );
+
+CREATE INDEX ix_crawl_ledger_host_state ON crawl_ledger (host, state);
 
 CREATE INDEX ix_crawl_ledger_state_next_fetch_at ON crawl_ledger (state, next_fetch_at);
 
