@@ -1,0 +1,498 @@
+"""Import police beats (polygons) from GeoJSON, KML and data.police.uk boundary JSON files.
+
+Supported inputs, detected from the content (not only the file name):
+
+* **GeoJSON** ``FeatureCollection`` / ``Feature`` / bare ``Polygon``/``MultiPolygon`` in WGS84
+  (lon, lat). The beat key and name come from ``id_prop``/``name_prop`` or are guessed
+  (``ward_code``/``ward_name``, ``id``/``name``, ``code``, ONS ``…CD``/``…NM`` …).
+* **KML** as data.police.uk offers it for download (one file per neighbourhood, named by its
+  id, holding a ``Placemark`` with a ``Polygon`` or ``MultiGeometry``); files with several
+  placemarks use ``id_prop`` (an ``ExtendedData`` field), the placemark id or its name.
+  Parsed with lxml with entity expansion, DTD loading and network access switched off.
+* **police.uk boundary JSON**: the answer of ``/{force}/{id}/boundary``, a list of
+  ``{"latitude": "…", "longitude": "…"}`` strings; the key is the file name (``CC1NH1.json``).
+* A **folder** or **.zip** of such files (the data.police.uk download): one beat per file,
+  ``force`` taken from the parent folder when not given.
+
+Everything is parsed and checked before anything is written, and written in the caller's
+transaction, so a broken file imports nothing. Invalid rings are repaired with
+``shapely.make_valid`` (counted in the report) or rejected with a message naming the feature.
+Re-importing a key updates that beat in place (``Beat.id = stable_id("beat", key)``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import re
+import time
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import shapely
+from lxml import etree
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from beatmap.db import utcnow
+from beatmap.ids import stable_id
+from beatmap.models import Beat
+from geo.types import GeoDataError, ImportReport
+
+logger = logging.getLogger(__name__)
+
+# Property names tried, in order, when the caller does not say which holds the key / name.
+# The first entries are the shapes of the files we ship and of police/ONS downloads.
+ID_PROPS = ("ward_code", "beat_id", "beat_code", "neighbourhood_id", "neighbourhood_code",
+            "id", "code", "key", "ref", "identifier", "objectid")
+NAME_PROPS = ("ward_name", "beat_name", "neighbourhood_name", "neighbourhood", "name",
+              "title", "label", "description")
+_ONS_CODE = re.compile(r"^[a-z]{2,5}\d{2}cd$", re.I)  # WD13CD, LSOA11CD, PFA21CD …
+_ONS_NAME = re.compile(r"^[a-z]{2,5}\d{2}nm$", re.I)
+# Coordinates beyond this many decimals are below a millimetre: rounding keeps rows small.
+COORD_DECIMALS = 7
+KML_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False,
+                          dtd_validation=False, huge_tree=False, remove_comments=True)
+
+
+@dataclass
+class BeatFeature:
+    """One beat read from a file, before it is checked and written."""
+
+    key: str
+    name: str
+    geometry: BaseGeometry
+    properties: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # where it came from, for messages: "wards.geojson feature 3"
+    force: str | None = None
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_beats(path: str | Path, *, id_prop: str | None = None, name_prop: str | None = None,
+               where: Mapping[str, str] | None = None) -> list[BeatFeature]:
+    """Read every beat in ``path`` (file, folder or zip) without touching the database."""
+    path = Path(path)
+    if not path.exists():
+        raise GeoDataError(f"no such file or folder: {path}")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".kml", ".json", ".geojson"))
+        if not files:
+            raise GeoDataError(f"{path}: no .kml, .json or .geojson files in this folder")
+        found = []
+        for f in files:
+            found += _with_force(read_beat_bytes(f.read_bytes(), f.name, id_prop=id_prop,
+                                                 name_prop=name_prop), f.parent.name)
+    elif path.suffix.lower() == ".zip":
+        found = _read_zip(path, id_prop=id_prop, name_prop=name_prop)
+    else:
+        found = read_beat_bytes(_read(path), path.name, id_prop=id_prop, name_prop=name_prop)
+    return _filter(found, where, str(path))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise GeoDataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _read_zip(path: Path, **kwargs: Any) -> list[BeatFeature]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise GeoDataError(f"{path}: not a readable zip file") from exc
+    found: list[BeatFeature] = []
+    with archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            name = PurePosixPath(info.filename)
+            if info.is_dir() or name.suffix.lower() not in (".kml", ".json", ".geojson"):
+                continue
+            data = archive.read(info)
+            parent = name.parent.name or None
+            found += _with_force(read_beat_bytes(data, str(name), **kwargs), parent)
+    if not found:
+        raise GeoDataError(f"{path}: no .kml, .json or .geojson files in this zip")
+    return found
+
+
+def _with_force(features: list[BeatFeature], folder: str | None) -> list[BeatFeature]:
+    for f in features:
+        f.force = f.force or folder or None
+    return features
+
+
+def _filter(features: list[BeatFeature], where: Mapping[str, str] | None,
+            label: str) -> list[BeatFeature]:
+    if not where:
+        return features
+    kept = [f for f in features
+            if all(str(f.properties.get(k, "")).casefold() == str(v).casefold()
+                   for k, v in where.items())]
+    if not kept:
+        cond = ", ".join(f"{k}={v}" for k, v in where.items())
+        raise GeoDataError(f"{label}: no feature matches {cond}")
+    return kept
+
+
+def read_beat_bytes(data: bytes, name: str, *, id_prop: str | None = None,
+                    name_prop: str | None = None) -> list[BeatFeature]:
+    """Parse one file's bytes, detecting KML, GeoJSON or police.uk boundary JSON."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if not head:
+        raise GeoDataError(f"{name}: the file is empty")
+    if head == b"<":
+        return read_kml(data, name, id_prop=id_prop, name_prop=name_prop)
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GeoDataError(f"{name}: neither KML nor valid JSON ({exc})") from exc
+    if isinstance(doc, list):
+        return [police_boundary_feature(doc, stem_of(name), label=name)]
+    if isinstance(doc, dict):
+        return read_geojson(doc, name, id_prop=id_prop, name_prop=name_prop)
+    raise GeoDataError(f"{name}: JSON is neither GeoJSON nor a police.uk boundary list")
+
+
+def stem_of(name: str) -> str:
+    """``sussex/CC1NH1.kml`` → ``CC1NH1``."""
+    return PurePosixPath(name.replace("\\", "/")).stem
+
+
+# GeoJSON
+
+
+def read_geojson(doc: dict, name: str, *, id_prop: str | None = None,
+                 name_prop: str | None = None) -> list[BeatFeature]:
+    """Beats of a GeoJSON document (FeatureCollection, Feature or bare polygon geometry)."""
+    _check_crs(doc, name)
+    kind = doc.get("type")
+    if kind == "FeatureCollection":
+        features = doc.get("features")
+        if not isinstance(features, list):
+            raise GeoDataError(f"{name}: FeatureCollection without a 'features' list")
+    elif kind == "Feature":
+        features = [doc]
+    elif kind in ("Polygon", "MultiPolygon"):
+        features = [{"type": "Feature", "properties": {}, "geometry": doc}]
+    else:
+        raise GeoDataError(f"{name}: not GeoJSON (type {kind!r}); expected a FeatureCollection")
+    if not features:
+        raise GeoDataError(f"{name}: the FeatureCollection has no features")
+    single = len(features) == 1
+    return [_geojson_feature(f, i, name, id_prop, name_prop, single)
+            for i, f in enumerate(features, start=1)]
+
+
+def _check_crs(doc: dict, name: str) -> None:
+    crs = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
+    if crs and not re.search(r"(CRS84|EPSG:+4326|WGS ?84)$", str(crs), re.I):
+        raise GeoDataError(f"{name}: coordinates are in {crs}; convert to WGS84 (EPSG:4326) first")
+
+
+def _geojson_feature(feat: Any, index: int, name: str, id_prop: str | None,
+                     name_prop: str | None, single: bool) -> BeatFeature:
+    label = f"{name} feature {index}"
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        raise GeoDataError(f"{label}: not a GeoJSON Feature")
+    props = feat.get("properties") or {}
+    if not isinstance(props, dict):
+        raise GeoDataError(f"{label}: 'properties' is not an object")
+    key = _pick(props, id_prop, ID_PROPS, _ONS_CODE, label, "id")
+    if key is None and feat.get("id") not in (None, ""):
+        key = str(feat["id"])
+    if key is None and single:
+        key = stem_of(name)
+    if key is None:
+        raise GeoDataError(f"{label}: no id property found (tried {', '.join(ID_PROPS)}); "
+                           "name one with --id-prop")
+    title = _pick(props, name_prop, NAME_PROPS, _ONS_NAME, label, "name") or key
+    label = f"{name} feature {index} ({key})"
+    geom_doc = feat.get("geometry")
+    if not isinstance(geom_doc, dict):
+        raise GeoDataError(f"{label}: has no geometry")
+    try:
+        geom = shape(geom_doc)
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError,
+            shapely.errors.GEOSException) as exc:
+        raise GeoDataError(f"{label}: unreadable geometry ({exc})") from exc
+    return BeatFeature(key=key, name=title, geometry=geom, properties=dict(props), label=label)
+
+
+def _pick(props: Mapping[str, Any], wanted: str | None, guesses: Iterable[str],
+          pattern: re.Pattern[str], label: str, what: str) -> str | None:
+    if wanted:
+        value = props.get(wanted)
+        if value in (None, ""):
+            raise GeoDataError(f"{label}: property {wanted!r} (the {what}) is missing or empty")
+        return str(value).strip()
+    lowered = {k.lower(): k for k in props}
+    for guess in guesses:
+        original = lowered.get(guess)
+        if original is not None and props[original] not in (None, ""):
+            return str(props[original]).strip()
+    for k, v in props.items():
+        if pattern.match(k) and v not in (None, ""):
+            return str(v).strip()
+    return None
+
+
+# police.uk boundary JSON
+
+
+def police_boundary_feature(points: Any, key: str, *, name: str | None = None,
+                            label: str = "") -> BeatFeature:
+    """A beat from a police.uk boundary answer: ``[{"latitude": "..", "longitude": ".."}, …]``."""
+    label = label or key
+    if not isinstance(points, list) or not points:
+        raise GeoDataError(f"{label}: the police.uk boundary list is empty")
+    ring = []
+    for i, p in enumerate(points, start=1):
+        try:
+            ring.append((float(p["longitude"]), float(p["latitude"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GeoDataError(f"{label}: point {i} is not a latitude/longitude pair") from exc
+    if len(ring) < 3:
+        raise GeoDataError(f"{label}: a boundary needs at least 3 points, got {len(ring)}")
+    try:
+        geom = Polygon(ring)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        raise GeoDataError(f"{label}: cannot make a polygon ({exc})") from exc
+    return BeatFeature(key=key, name=name or key, geometry=geom, label=label)
+
+
+# KML
+
+
+def read_kml(data: bytes, name: str, *, id_prop: str | None = None,
+             name_prop: str | None = None) -> list[BeatFeature]:
+    """Beats of a KML document: one per Placemark holding polygons."""
+    parser = etree.XMLParser(**KML_PARSER_OPTIONS)
+    try:
+        root = etree.parse(io.BytesIO(data), parser).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise GeoDataError(f"{name}: not well-formed KML ({exc})") from exc
+    placemarks = [pm for pm in root.iter("{*}Placemark", "Placemark")
+                  if next(pm.iter("{*}Polygon", "Polygon"), None) is not None]
+    if not placemarks:
+        raise GeoDataError(f"{name}: the KML has no Placemark with a Polygon")
+    single = len(placemarks) == 1
+    return [_kml_feature(pm, i, name, id_prop, name_prop, single)
+            for i, pm in enumerate(placemarks, start=1)]
+
+
+def _kml_text(el: etree._Element, tag: str) -> str | None:
+    found = el.find(f"{{*}}{tag}")
+    if found is None:
+        found = el.find(tag)
+    return found.text.strip() if found is not None and found.text and found.text.strip() else None
+
+
+def _kml_extended(pm: etree._Element) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for data in pm.iter("{*}Data", "Data"):
+        value = _kml_text(data, "value")
+        if data.get("name") and value is not None:
+            props[data.get("name")] = value
+    for data in pm.iter("{*}SimpleData", "SimpleData"):
+        if data.get("name") and data.text:
+            props[data.get("name")] = data.text.strip()
+    return props
+
+
+def _kml_feature(pm: etree._Element, index: int, name: str, id_prop: str | None,
+                 name_prop: str | None, single: bool) -> BeatFeature:
+    label = f"{name} placemark {index}"
+    props = _kml_extended(pm)
+    pm_name = _kml_text(pm, "name")
+    if pm_name:
+        props.setdefault("name", pm_name)
+    if id_prop:
+        key = _pick(props, id_prop, (), _ONS_CODE, label, "id")
+    elif single:
+        key = stem_of(name)  # data.police.uk: one file per neighbourhood, named by its id
+    else:
+        key = _pick(props, None, ID_PROPS[:-7], _ONS_CODE, label, "id") or pm.get("id") or pm_name
+    if not key:
+        raise GeoDataError(f"{label}: no id (set --id-prop to an ExtendedData field)")
+    title = _pick(props, name_prop, NAME_PROPS, _ONS_NAME, label, "name") or key
+    label = f"{name} placemark {index} ({key})"
+    polygons = [_kml_polygon(poly, label) for poly in pm.iter("{*}Polygon", "Polygon")]
+    geom = polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
+    return BeatFeature(key=str(key), name=title, geometry=geom, properties=props, label=label)
+
+
+def _kml_polygon(poly: etree._Element, label: str) -> Polygon:
+    outer = [_kml_ring(r, label) for b in poly.iter("{*}outerBoundaryIs", "outerBoundaryIs")
+             for r in b.iter("{*}coordinates", "coordinates")]
+    inner = [_kml_ring(r, label) for b in poly.iter("{*}innerBoundaryIs", "innerBoundaryIs")
+             for r in b.iter("{*}coordinates", "coordinates")]
+    if len(outer) != 1:
+        raise GeoDataError(f"{label}: a Polygon needs exactly one outer ring, found {len(outer)}")
+    try:
+        return Polygon(outer[0], inner)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        raise GeoDataError(f"{label}: cannot make a polygon ({exc})") from exc
+
+
+def _kml_ring(el: etree._Element, label: str) -> list[tuple[float, float]]:
+    points = []
+    for tup in (el.text or "").split():
+        parts = tup.split(",")
+        try:
+            points.append((float(parts[0]), float(parts[1])))
+        except (IndexError, ValueError) as exc:
+            raise GeoDataError(f"{label}: bad KML coordinate {tup!r}") from exc
+    if len(points) < 3:
+        raise GeoDataError(f"{label}: a ring needs at least 3 points, got {len(points)}")
+    return points
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+
+def clean_geometry(feature: BeatFeature) -> tuple[BaseGeometry, bool]:
+    """Return a valid (Multi)Polygon for ``feature`` and whether it had to be repaired.
+
+    Raises :class:`GeoDataError` naming the feature when the geometry is not polygonal, lies
+    outside WGS84 ranges (projected coordinates) or cannot be repaired.
+    """
+    geom = feature.geometry
+    if geom.is_empty:
+        raise GeoDataError(f"{feature.label}: the geometry is empty")
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise GeoDataError(f"{feature.label}: a beat must be a Polygon or MultiPolygon, "
+                           f"not {geom.geom_type}")
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise GeoDataError(f"{feature.label}: coordinates are not finite numbers")
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise GeoDataError(f"{feature.label}: coordinates outside longitude/latitude ranges "
+                           "(projected data such as OSGB eastings? convert to WGS84)")
+    if geom.is_valid:
+        return geom, False
+    reason = shapely.is_valid_reason(geom)
+    repaired = _polygonal_part(shapely.make_valid(geom))
+    if repaired.is_empty or repaired.area <= 0:
+        raise GeoDataError(f"{feature.label}: invalid geometry that cannot be repaired ({reason})")
+    logger.info("repaired %s: %s", feature.label, reason)
+    return repaired, True
+
+
+def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [p for g in parts for p in (g.geoms if g.geom_type == "MultiPolygon" else [g])]
+    if not polys:
+        return Polygon()
+    return polys[0] if len(polys) == 1 else MultiPolygon(polys)
+
+
+def geometry_to_geojson(geom: BaseGeometry) -> dict:
+    """GeoJSON dict (lists, rounded coordinates) for storage in ``Beat.geometry``."""
+    rounded = shapely.set_precision(geom, 10 ** -COORD_DECIMALS, mode="pointwise")
+    return json.loads(json.dumps(mapping(rounded)))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def import_beats(session: Session, path: str | Path, *, id_prop: str | None = None,
+                 name_prop: str | None = None, force: str | None = None,
+                 where: Mapping[str, str] | None = None) -> ImportReport:
+    """Import or update the beats in ``path`` (GeoJSON, KML, police.uk JSON, folder or zip).
+
+    Parameters
+    ----------
+    session : an open session; the caller commits (everything or nothing).
+    path : file, folder or zip of beat files.
+    id_prop, name_prop : property holding the beat key / name (guessed when omitted).
+    force : police force id stored with each beat (e.g. ``sussex``).
+    where : keep only features whose properties equal these values (``{"lad_name": "Worthing"}``).
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    features = read_beats(path, id_prop=id_prop, name_prop=name_prop, where=where)
+    report = ImportReport(source=path.name)
+    cleaned = _check_all(features, report)
+    store_beats(session, cleaned, source=path.name, force=force, report=report)
+    report.seconds = time.perf_counter() - started
+    logger.info("%s", report.summary())
+    return report
+
+
+def _check_all(features: list[BeatFeature], report: ImportReport) -> list[tuple[BeatFeature, BaseGeometry]]:
+    seen: dict[str, str] = {}
+    out = []
+    for f in features:
+        if f.key in seen:
+            raise GeoDataError(f"{f.label}: key {f.key!r} is used twice (also {seen[f.key]}); "
+                               "choose another --id-prop")
+        seen[f.key] = f.label
+        geom, repaired = clean_geometry(f)
+        if repaired:
+            report.repaired += 1
+            report.warn(f"{f.label}: invalid geometry repaired")
+        out.append((f, geom))
+    return out
+
+
+def store_beats(session: Session, items: list[tuple[BeatFeature, BaseGeometry]], *, source: str,
+                force: str | None, report: ImportReport,
+                details: Mapping[str, dict] | None = None) -> list[int]:
+    """Create or update beats; keeps ``imported_at`` and merges ``details`` on update."""
+    now = utcnow()
+    ids = []
+    for feature, geom in items:
+        beat_id = stable_id("beat", feature.key)
+        beat = session.get(Beat, beat_id)
+        values = beat_values(feature, geom, source=source, force=force or feature.force)
+        extra = {"properties": feature.properties} if feature.properties else {}
+        extra.update((details or {}).get(feature.key, {}))
+        if beat is None:
+            beat = Beat(id=beat_id, key=feature.key, imported_at=now, updated_at=now,
+                        details=extra or None, **values)
+            session.add(beat)
+            report.created += 1
+        else:
+            for k, v in values.items():
+                setattr(beat, k, v)
+            beat.details = {**(beat.details or {}), **extra} or None
+            beat.updated_at = now
+            report.updated += 1
+        ids.append(beat_id)
+    session.flush()
+    return ids
+
+
+def beat_values(feature: BeatFeature, geom: BaseGeometry, *, source: str,
+                force: str | None) -> dict[str, Any]:
+    """Column values of a beat: GeoJSON geometry (lon, lat), bbox and a point inside it."""
+    minx, miny, maxx, maxy = geom.bounds
+    centre = geom.representative_point()  # always inside, unlike a centroid of a crescent
+    return {"name": feature.name, "force": force, "source": source,
+            "geometry": geometry_to_geojson(geom), "min_lat": miny, "min_lon": minx,
+            "max_lat": maxy, "max_lon": maxx, "centre_lat": centre.y, "centre_lon": centre.x}
+
+
+def parse_where(pairs: Iterable[str]) -> dict[str, str]:
+    """``["lad_name=Worthing"]`` → ``{"lad_name": "Worthing"}`` (for ``--where``).
+
+    >>> parse_where(["lad_name=Worthing", "county = West Sussex"])
+    {'lad_name': 'Worthing', 'county': 'West Sussex'}
+    """
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise GeoDataError(f"--where wants PROPERTY=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
