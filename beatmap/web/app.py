@@ -1,0 +1,138 @@
+"""The Flask application factory: database per request, sign-in gate, CSRF, headers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g, render_template, request, send_from_directory
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from beatmap.config import Config
+from beatmap.db import open_engine, utcnow
+from beatmap.models import Meta
+from beatmap.web import security
+from beatmap.web.auth import LOGIN_THROTTLE_KEY, check_access, current_user, load_user
+from beatmap.web.security import LoginThrottle
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+LEAFLET_DIR = ROOT / "node_modules" / "leaflet" / "dist"
+# One working shift: a sergeant signs in once per shift, a forgotten laptop does not stay in.
+SESSION_HOURS = 10
+SECRET_META_KEY = "web_secret_key"
+TRUE_WORDS = frozenset({"1", "yes", "true", "on"})
+
+
+def secret_key(config: Config, engine: Engine) -> str:
+    """The ``secret_key`` setting, else the key stored in ``meta`` (made on first start)."""
+    if config.get("secret_key"):
+        return config.secret_key
+    with Session(engine) as session:
+        row = session.get(Meta, SECRET_META_KEY)
+        if row is None:
+            row = Meta(key=SECRET_META_KEY, value=secrets.token_urlsafe(48), updated_at=utcnow())
+            session.add(row)
+            session.commit()
+            logger.info("generated the web session key into the database (meta.%s)",
+                        SECRET_META_KEY)
+        return row.value
+
+
+def cookie_secure(config: Config) -> bool:
+    """``web_secure_cookies``: yes when users reach the UI over HTTPS (e.g. behind a proxy)."""
+    return str(config.get("web_secure_cookies", "") or "").strip().lower() in TRUE_WORDS
+
+
+def create_app(config: Config | None = None, *, engine: Engine | None = None) -> Flask:
+    """Build the web app over ``config.db`` (or the given engine)."""
+    config = config or Config.load()
+    engine = engine or open_engine(config.db)
+    app = Flask(__name__)
+    secure = cookie_secure(config)
+    app.config.update(
+        SECRET_KEY=secret_key(config, engine),
+        SESSION_COOKIE_NAME="beatmap_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        MAX_CONTENT_LENGTH=1_000_000,  # forms only: nothing big is ever posted
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.extensions["beatmap"] = {"config": config, "engine": engine,
+                                 LOGIN_THROTTLE_KEY: LoginThrottle(), "crawls": {}}
+    csp = security.content_security_policy(config.get("tile_url") or "")
+    _register_hooks(app, csp=csp, hsts=secure)
+    _register_blueprints(app)
+    _register_filters(app)
+    return app
+
+
+def db() -> Session:
+    """The request's database session (closed when the request ends)."""
+    if "db" not in g:
+        from flask import current_app
+
+        g.db = Session(current_app.extensions["beatmap"]["engine"], expire_on_commit=False)
+    return g.db
+
+
+def _register_hooks(app: Flask, *, csp: str, hsts: bool) -> None:
+    @app.before_request
+    def _gate():
+        if request.endpoint in ("static", "vendor"):
+            return None
+        load_user()
+        security.check_csrf()
+        return check_access(app)
+
+    @app.after_request
+    def _headers(response):
+        return security.add_security_headers(response, csp=csp, hsts=hsts)
+
+    @app.teardown_request
+    def _close(_exc):
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return render_template("error.html", error=exc), exc.code or 500
+
+    @app.context_processor
+    def _globals():
+        from beatmap.web.security import csrf_token
+
+        return {"csrf_token": csrf_token, "me": current_user(),
+                "tile_url": app.extensions["beatmap"]["config"].get("tile_url") or "",
+                "leaflet": LEAFLET_DIR.is_dir()}
+
+    @app.route("/vendor/leaflet/<path:filename>", endpoint="vendor")
+    def _leaflet(filename: str):
+        # Leaflet is installed by `make setup` (npm) and served by us: no CDN.
+        return send_from_directory(LEAFLET_DIR, filename, max_age=86400)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from beatmap.web import auth, beats, team, venues
+
+    for module in (auth, beats, venues, team):
+        app.register_blueprint(module.bp)
+
+
+def _register_filters(app: Flask) -> None:
+    from beatmap.web import filters
+
+    for name in filters.__all__:
+        app.add_template_filter(getattr(filters, name), name)
+
+
+def meta_value(session: Session, key: str) -> str | None:
+    return session.scalar(select(Meta.value).where(Meta.key == key))

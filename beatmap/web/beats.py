@@ -1,0 +1,111 @@
+"""The beats overview, a beat's ranked venues, and that list's data twins (.json/.csv/.xlsx)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from beatmap import audit
+from beatmap.db import utcnow
+from beatmap.models import OUTREACH_STATUSES, VENUE_STATUSES
+from beatmap.web import data, twins
+from beatmap.web.auth import current_user, since_last_visit
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("beats", __name__)
+FORMATS = ("xlsx", "csv", "json")
+MIN_REASON_LENGTH = 5  # "audit", "brief": short, but never empty or a single key press
+
+
+def _db():
+    from beatmap.web.app import db
+
+    return db()
+
+
+@bp.route("/beats")
+def beats():
+    """All beats on a map and in a list; marks this visit for "new since last visit"."""
+    session = _db()
+    rows = data.beats_overview(session, since_last_visit())
+    features = [{"type": "Feature", "geometry": data.round_geometry(r["geometry"]),
+                 "properties": {"key": r["key"], "name": r["name"], "venues": r["venues"],
+                                "new": r["new_candidates"]}}
+                for r in rows if r.get("geometry")]
+    user = current_user()
+    user.last_seen_beats_at = utcnow()  # the *next* session counts from here
+    session.commit()
+    return render_template("beats.html", rows=rows, since=since_last_visit(),
+                           map_data={"beats": {"type": "FeatureCollection", "features": features},
+                                     "link": "beat"})
+
+
+def _beat_or_404(key: str):
+    beat = data.beat_by_key(_db(), key)
+    if beat is None:
+        abort(404, description=f"No beat with key {key!r}.")
+    return beat
+
+
+def _map_data(beat, rows: list[dict]) -> dict:
+    venues = [{"id": r["venue_id"], "rank": r["rank"], "name": r["name"],
+               "lat": r["lat"], "lon": r["lon"]}
+              for r in rows if r.get("lat") is not None and r.get("lon") is not None]
+    feature = {"type": "Feature", "geometry": data.round_geometry(beat.geometry),
+               "properties": {"key": beat.key, "name": beat.name}}
+    return {"beats": {"type": "FeatureCollection", "features": [feature]}, "venues": venues}
+
+
+@bp.route("/beats/<key>")
+def beat(key: str):
+    """A beat's ranked venues with score parts, reasons, filters, map and downloads."""
+    session = _db()
+    beat = _beat_or_404(key)
+    filters = data.parse_filters(request.args)
+    rows = data.ranking(session, beat, filters)
+    return render_template(
+        "beat.html", beat=beat, rows=rows, filters=filters,
+        choices=data.filter_choices(session, beat.id), statuses=VENUE_STATUSES,
+        outreach_statuses=OUTREACH_STATUSES, hidden=data.sensitive_hidden(session, beat.id),
+        map_data=_map_data(beat, rows), formats=FORMATS)
+
+
+@bp.route("/beats/<key>.<fmt>", methods=["GET", "POST"])
+def beat_twin(key: str, fmt: str):
+    """A data twin of the beat page. GET asks why; POST (with a reason) downloads and audits."""
+    if fmt not in FORMATS:
+        abort(404, description=f"No {fmt!r} format; use one of {', '.join(FORMATS)}.")
+    session = _db()
+    beat = _beat_or_404(key)
+    source = request.form if request.method == "POST" else request.args
+    filters = data.parse_filters(source)
+    reason = " ".join((request.form.get("reason") or "").split())[:500]
+    if request.method == "GET" or len(reason) < MIN_REASON_LENGTH:
+        error = None if request.method == "GET" else \
+            f"Say why you are exporting (at least {MIN_REASON_LENGTH} characters)."
+        return render_template("export.html", beat=beat, fmt=fmt, filters=filters,
+                               error=error), 200 if error is None else 400
+    rows = data.ranking(session, beat, filters)
+    user = current_user()
+    audit.record(session, actor=user.username, action="export", object_type="beat",
+                 object_id=beat.key, reason=reason,
+                 detail={"format": fmt, "rows": len(rows), "filters": filters.as_args()})
+    session.commit()
+    return _download(beat, rows, fmt, filters)
+
+
+def _download(beat, rows: list[dict], fmt: str, filters: data.Filters) -> Response:
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    if fmt == "json":
+        body = twins.to_json(rows, {"beat": {"key": beat.key, "name": beat.name},
+                                    "filters": filters.as_args(), "exported_at": stamp})
+    elif fmt == "csv":
+        body = twins.to_csv(rows)
+    else:
+        body = twins.to_xlsx(rows, beat.name)
+    safe_key = re.sub(r"[^A-Za-z0-9_.-]+", "-", beat.key)
+    return Response(body, mimetype=twins.MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="beatmap-{safe_key}-{stamp}.{fmt}"'})
