@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 # (module, attribute) of each click command or group added to the top-level group.
 COMMAND_MODULES: list[tuple[str, str]] = [
     ("beatmap.retention_cli", "purge_command"),
+    ("graph.cli", "rank_command"),
+    ("graph.cli", "export_command"),
     ("beatmap.web.cli", "serve"), ("beatmap.web.cli", "users"),
 ]
 

@@ -1,0 +1,118 @@
+"""Exports of the ranked venues: XLSX and CSV for teams, GEXF/GraphML, GeoJSON and an HTML map.
+
+Every export reads the same rows as the CLI and the web UI (:func:`graph.queries.beat_ranking`),
+leaves out sensitive venues unless asked (with a reason), writes the file atomically, and
+records who exported what, when and why in the audit log. No export carries post text or
+author handles: only venue facts, place and topic names, and the one-line reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from beatmap import audit
+from beatmap.models import Beat
+from graph.queries import beat_ranking, resolve_beat
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("xlsx", "csv", "gexf", "graphml", "geojson", "html")
+
+
+class ExportError(ValueError):
+    """An export cannot be made as asked; the message says why."""
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    beats: int
+    rows: int
+
+
+@dataclass
+class BeatRows:
+    """One beat and its ranked rows, as every writer receives them."""
+
+    beat: Beat
+    rows: list[dict[str, Any]]
+
+
+def gather(session: Session, beat: str | int | None = None, *,
+           include_sensitive: bool = False) -> list[BeatRows]:
+    """The beats to export (one, or all by name) with their ranking rows."""
+    beats = ([resolve_beat(session, beat)] if beat is not None
+             else list(session.scalars(select(Beat).order_by(Beat.name))))
+    return [BeatRows(b, beat_ranking(session, b, include_sensitive=include_sensitive))
+            for b in beats]
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename: never a half file."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ExportError(f"folder for the export does not exist: {path.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export(session: Session, fmt: str, out: str | Path, *, beat: str | int | None = None,
+           actor: str | None = None, reason: str | None = None,
+           include_sensitive: bool = False, tile_url: str = "") -> ExportResult:
+    """Write the export ``fmt`` to ``out`` and add its audit entry to ``session``.
+
+    Sensitive venues are included only with ``include_sensitive`` and a ``reason``.
+    """
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if include_sensitive and not (reason or "").strip():
+        raise ExportError("including sensitive venues needs a reason (--reason)")
+    data = gather(session, beat, include_sensitive=include_sensitive)
+    path = Path(out)
+    _write_atomic(path, lambda tmp: _writer(fmt)(session, data, tmp, reason=reason,
+                                                 include_sensitive=include_sensitive,
+                                                 tile_url=tile_url))
+    rows = sum(len(d.rows) for d in data)
+    audit.record(session, actor=actor or audit.cli_actor(), action="export",
+                 object_type="beat" if beat is not None else "beats",
+                 object_id=data[0].beat.key if beat is not None and data else None,
+                 reason=reason,
+                 detail={"format": fmt, "path": str(path.resolve()), "beats": len(data),
+                         "rows": rows, "include_sensitive": include_sensitive})
+    logger.info("exported %s (%d beats, %d rows) to %s", fmt, len(data), rows, path)
+    return ExportResult(path=path, format=fmt, beats=len(data), rows=rows)
+
+
+def _writer(fmt: str) -> Callable[..., None]:
+    if fmt in ("xlsx", "csv"):
+        from beatmap.export import tabular
+
+        return tabular.write_xlsx if fmt == "xlsx" else tabular.write_csv
+    if fmt in ("gexf", "graphml"):
+        from beatmap.export import network
+
+        return network.write_gexf if fmt == "gexf" else network.write_graphml
+    if fmt == "geojson":
+        from beatmap.export import geojson
+
+        return geojson.write_geojson
+    from beatmap.export import htmlmap
+
+    return htmlmap.write_html
