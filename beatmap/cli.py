@@ -25,6 +25,7 @@ COMMAND_MODULES: list[tuple[str, str]] = [
     ("graph.cli", "rank_command"),
     ("graph.cli", "export_command"),
     ("beatmap.web.cli", "serve"), ("beatmap.web.cli", "users"),
+    ("nlp.cli", "tag"),
 ]
 
 

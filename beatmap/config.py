@@ -64,6 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tile_url", "", "Map tile URL template for the web UI; empty = beat polygons only."),
     Setting("web_secure_cookies", "no", "Mark the web session cookie Secure (HTTPS only): "
             "'yes' when users reach the UI over HTTPS, e.g. behind a TLS proxy."),
+    Setting("ner_model", "", "Optional installed spaCy pipeline whose ner adds places the "
+            "gazetteer lacks (e.g. en_core_web_sm); empty = rule-based tagging only."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -1,0 +1,55 @@
+"""Optional statistical NER: places the gazetteer lacks, from an installed spaCy pipeline.
+
+Never needed for the default path and never downloaded: set the ``ner_model`` setting (or
+``beatmap tag --ner NAME``) to the package name of a spaCy pipeline installed in the same
+environment. Only its ``tok2vec`` and ``ner`` run. Its GPE/LOC/FAC entities that no gazetteer
+pattern covers are added as mentions; they cannot be resolved without a gazetteer entry, so
+they stay ambiguous (they show what the gazetteer misses). See docs/tagging.md for how it
+measured against the rule path.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+
+import spacy
+
+logger = logging.getLogger(__name__)
+
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# Pipes other than these are excluded when loading: the tagger, parser and lemmatizer cost
+# most of the time and add nothing to entity spans.
+KEEP_PIPES = ("tok2vec", "ner")
+
+
+class NerUnavailable(OSError):
+    """The named pipeline is not installed or has no ``ner``; the message says what to do."""
+
+
+def load_ner(name: str) -> spacy.language.Language:
+    """Load the ``ner`` (and its ``tok2vec``) of the installed spaCy pipeline ``name``."""
+    if not spacy.util.is_package(name):
+        raise NerUnavailable(
+            f"statistical NER model {name!r} is not installed; it is optional — install the "
+            f"pinned package (see docs/tagging.md) or leave the ner_model setting empty")
+    try:
+        info = spacy.info(name)
+    except Exception:  # spaCy raises various errors for broken packages; report them as one
+        info = {}
+    names = info.get("pipeline") or []
+    if names and "ner" not in names:
+        raise NerUnavailable(f"spaCy pipeline {name!r} has no 'ner' component")
+    exclude = [p for p in names if p not in KEEP_PIPES]
+    nlp = spacy.load(name, exclude=exclude)
+    logger.info("statistical NER %s %s loaded (pipes: %s)", name, model_version(name),
+                ", ".join(nlp.pipe_names))
+    return nlp
+
+
+def model_version(name: str) -> str:
+    """The installed version of a model package, or "" when unknown."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
