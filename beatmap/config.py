@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
             "'yes' when users reach the UI over HTTPS, e.g. behind a TLS proxy."),
     Setting("ner_model", "", "Optional installed spaCy pipeline whose ner adds places the "
             "gazetteer lacks (e.g. en_core_web_sm); empty = rule-based tagging only."),
+    Setting("download_delay", 1.0, "Least seconds between two requests to one host (AutoThrottle "
+            "and robots.txt Crawl-delay may raise it; 0 only for the sample web).", float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
