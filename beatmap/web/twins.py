@@ -14,6 +14,7 @@ COLUMNS = ("rank", "name", "platform", "url", "crawlable", "score", "locality", 
            "last_post_at", "status", "flags", "state", "outreach_status", "contact",
            "venue_key", "venue_id")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+EXACT_INT_LIMIT = 2**53  # the largest integer a double (a spreadsheet number) holds exactly
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEDIA_TYPES = {
     "json": "application/json",
@@ -39,6 +40,8 @@ def flat(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int) and abs(value) >= EXACT_INT_LIMIT:
+        return str(value)  # ids are 63-bit: a spreadsheet's doubles would round them
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, (datetime, date)):
