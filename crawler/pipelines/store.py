@@ -246,7 +246,9 @@ class StorePipeline:
                      now: datetime) -> list[int]:
         rows: dict[str, dict[str, Any]] = {}
         for post in item.posts:
-            ident = post.url if post.url else (post.external_id or "")
+            # Adapters give the same external id on every channel (feed, API, HTML), so a
+            # post seen twice is one row; the URL identifies posts of engines without ids.
+            ident = f"id:{post.external_id}" if post.external_id else f"url:{post.url}"
             fp = fingerprint(f"{venue.key}|{ident}")
             rows[fp] = {"id": stable_id(fp), "post_fp": fp, "venue_id": venue.id,
                         "page_id": page_id, "url": post.url, "title": post.title,
@@ -298,6 +300,8 @@ class StorePipeline:
             except URLError:
                 continue
             anchor = next((link.anchor_text.strip() for link in links if link.anchor_text), "")
+            context = next((getattr(link, "context", "") for link in links
+                            if getattr(link, "context", "")), "")
             if ref.key == venue.key:
                 continue  # inner links are the adapter's `follow`, not evidence
             dst, created = ensure_venue(session, ref, discovered_via="link",
@@ -312,7 +316,7 @@ class StorePipeline:
                     self.stats.inc_value(f"venues/known_only/{ref.platform_hint}")
             if ref.crawlable and dst.crawlable and not self.seeds_only \
                     and dst.depth <= self.max_depth:
-                anchor_hits = self.scorer.hits(anchor) if self.scorer else 0
+                anchor_hits = self.scorer.hits(f"{anchor} {context}") if self.scorer else 0
                 priority = link_priority(anchor_hits=anchor_hits, page_hits=page_hits,
                                          source_local=venue.local, depth=dst.depth)
                 self._queue(session, [ref.url], dst, priority, now)

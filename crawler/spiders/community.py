@@ -187,6 +187,9 @@ class CommunitySpider(scrapy.Spider):
             self.crawler.stats.inc_value(f"parse/error/{adapter.platform}")
             item.parse_error = f"{type(exc).__name__}: {exc}"
             result = ParseResult()
+        for error in getattr(result, "errors", []) or []:
+            self.crawler.stats.inc_value(f"parse/error/{adapter.platform}")
+            item.parse_error = error[:500]
         item.platform = adapter.platform
         item.kind = result.kind
         item.posts = result.posts

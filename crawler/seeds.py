@@ -1,0 +1,121 @@
+"""Seeds: the starting URLs the project team gives, validated and stored in one transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from beatmap.db import upsert, utcnow
+from beatmap.ids import stable_id
+from beatmap.models import Beat, Seed
+from crawler.discovery import ensure_venue
+from crawler.run import check_seed
+from crawler.venues import venue_key
+
+SEED_FIELDS = ("url", "beat", "note")
+
+
+class SeedFileError(ValueError):
+    """A seed file that cannot be imported; the message names the file and row."""
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    url: str
+    beat: str | None = None
+    note: str | None = None
+    where: str = ""  # "file.csv:3", for messages
+
+
+def read_seed_file(path: Path) -> list[SeedRow]:
+    """Rows of a CSV (header url,beat,note) or YAML (list of {url, beat, note}) seed file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedFileError(f"cannot read {path}: {exc}") from exc
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _yaml_rows(path, text)
+    return _csv_rows(path, text)
+
+
+def _csv_rows(path: Path, text: str) -> list[SeedRow]:
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    if "url" not in fields:
+        raise SeedFileError(f"{path.name}: needs a header row with a 'url' column "
+                            f"(columns: url, beat, note)")
+    unknown = sorted(set(fields) - set(SEED_FIELDS))
+    if unknown:
+        raise SeedFileError(f"{path.name}: unknown column(s) {', '.join(unknown)}")
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        if not any(row.values()):
+            continue
+        rows.append(SeedRow(row.get("url", ""), row.get("beat") or None,
+                            row.get("note") or None, f"{path.name}:{number}"))
+    return rows
+
+
+def _yaml_rows(path: Path, text: str) -> list[SeedRow]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SeedFileError(f"{path.name}: not valid YAML ({exc})") from exc
+    if isinstance(data, dict) and "seeds" in data:
+        data = data["seeds"]
+    if not isinstance(data, list):
+        raise SeedFileError(f"{path.name}: expected a list of seeds (url, beat, note)")
+    rows = []
+    for number, entry in enumerate(data, start=1):
+        where = f"{path.name}: seed {number}"
+        if isinstance(entry, str):
+            entry = {"url": entry}
+        if not isinstance(entry, dict):
+            raise SeedFileError(f"{where}: expected a mapping with url, beat, note")
+        unknown = sorted(set(map(str, entry)) - set(SEED_FIELDS))
+        if unknown:
+            raise SeedFileError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        beat = entry.get("beat")
+        rows.append(SeedRow(str(entry.get("url") or ""), None if beat is None else str(beat),
+                            entry.get("note"), where))
+    return rows
+
+
+def add_seeds(session: Session, rows: list[SeedRow], *, source: str) -> int:
+    """Validate every row, then store them all (the caller's transaction). Returns how many
+    were new. Raises ValueError naming the first bad row; nothing is stored then."""
+    beats = dict(session.execute(select(Beat.key, Beat.id)).all())
+    prepared = []
+    for row in rows:
+        label = f"{row.where}: " if row.where else ""
+        if not row.url:
+            raise SeedFileError(f"{label}missing url")
+        try:
+            url = check_seed(row.url)
+        except ValueError as exc:
+            raise SeedFileError(f"{label}{exc}") from exc
+        beat_id = None
+        if row.beat:
+            if row.beat not in beats:
+                raise SeedFileError(f"{label}unknown beat {row.beat!r} (see `beatmap beats list`)")
+            beat_id = beats[row.beat]
+        prepared.append((url, beat_id, row.note))
+    existing = set(session.execute(select(Seed.url)).scalars())
+    now = utcnow()
+    cache: dict = {}
+    records = []
+    for url, beat_id, note in prepared:
+        venue, _ = ensure_venue(session, venue_key(url), discovered_via="seed", depth=0,
+                                cache=cache, now=now)
+        records.append({"id": stable_id("seed", url), "url": url, "beat_id": beat_id,
+                        "note": note, "source": source, "venue_id": venue.id,
+                        "created_at": now})
+    upsert(session, Seed, records, keys=["url"], update=["beat_id", "note", "source"])
+    return len({url for url, _, _ in prepared} - existing)
