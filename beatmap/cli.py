@@ -27,6 +27,7 @@ COMMAND_MODULES: list[tuple[str, str]] = [
     ("beatmap.web.cli", "serve"), ("beatmap.web.cli", "users"),
     ("nlp.cli", "tag"),
     ("crawler.cli", "seeds"), ("crawler.cli", "crawl"), ("crawler.cli", "venues"),
+    ("geo.cli", "beats"), ("geo.cli", "gazetteer"),
 ]
 
 

@@ -14,6 +14,10 @@ Supported inputs, detected from the content (not only the file name):
 * A **folder** or **.zip** of such files (the data.police.uk download): one beat per file,
   ``force`` taken from the parent folder when not given.
 
+A beat keyed by its file name (a police.uk neighbourhood id) whose force is known gets the key
+``{force}/{id}`` (e.g. ``sussex/CC1NH1``), the same key ``beatmap beats fetch`` gives it, so
+a KML download and an API fetch update the same beat.
+
 Everything is parsed and checked before anything is written, and written in the caller's
 transaction, so a broken file imports nothing. Invalid rings are repaired with
 ``shapely.make_valid`` (counted in the report) or rejected with a message naming the feature.
@@ -71,6 +75,7 @@ class BeatFeature:
     properties: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # where it came from, for messages: "wards.geojson feature 3"
     force: str | None = None
+    from_file_name: bool = False  # key is a police.uk neighbourhood id taken from the file name
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -155,7 +160,9 @@ def read_beat_bytes(data: bytes, name: str, *, id_prop: str | None = None,
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GeoDataError(f"{name}: neither KML nor valid JSON ({exc})") from exc
     if isinstance(doc, list):
-        return [police_boundary_feature(doc, stem_of(name), label=name)]
+        feature = police_boundary_feature(doc, stem_of(name), label=name)
+        feature.from_file_name = True
+        return [feature]
     if isinstance(doc, dict):
         return read_geojson(doc, name, id_prop=id_prop, name_prop=name_prop)
     raise GeoDataError(f"{name}: JSON is neither GeoJSON nor a police.uk boundary list")
@@ -208,7 +215,8 @@ def _geojson_feature(feat: Any, index: int, name: str, id_prop: str | None,
     key = _pick(props, id_prop, ID_PROPS, _ONS_CODE, label, "id")
     if key is None and feat.get("id") not in (None, ""):
         key = str(feat["id"])
-    if key is None and single:
+    from_name = key is None and single
+    if from_name:
         key = stem_of(name)
     if key is None:
         raise GeoDataError(f"{label}: no id property found (tried {', '.join(ID_PROPS)}); "
@@ -223,7 +231,8 @@ def _geojson_feature(feat: Any, index: int, name: str, id_prop: str | None,
     except (ValueError, TypeError, AttributeError, IndexError, KeyError,
             shapely.errors.GEOSException) as exc:
         raise GeoDataError(f"{label}: unreadable geometry ({exc})") from exc
-    return BeatFeature(key=key, name=title, geometry=geom, properties=dict(props), label=label)
+    return BeatFeature(key=key, name=title, geometry=geom, properties=dict(props), label=label,
+                       from_file_name=from_name)
 
 
 def _pick(props: Mapping[str, Any], wanted: str | None, guesses: Iterable[str],
@@ -314,6 +323,7 @@ def _kml_feature(pm: etree._Element, index: int, name: str, id_prop: str | None,
     pm_name = _kml_text(pm, "name")
     if pm_name:
         props.setdefault("name", pm_name)
+    from_name = single and not id_prop
     if id_prop:
         key = _pick(props, id_prop, (), _ONS_CODE, label, "id")
     elif single:
@@ -326,7 +336,8 @@ def _kml_feature(pm: etree._Element, index: int, name: str, id_prop: str | None,
     label = f"{name} placemark {index} ({key})"
     polygons = [_kml_polygon(poly, label) for poly in pm.iter("{*}Polygon", "Polygon")]
     geom = polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
-    return BeatFeature(key=str(key), name=title, geometry=geom, properties=props, label=label)
+    return BeatFeature(key=str(key), name=title, geometry=geom, properties=props, label=label,
+                       from_file_name=from_name)
 
 
 def _kml_polygon(poly: etree._Element, label: str) -> Polygon:
@@ -407,7 +418,7 @@ def geometry_to_geojson(geom: BaseGeometry) -> dict:
 
 def import_beats(session: Session, path: str | Path, *, id_prop: str | None = None,
                  name_prop: str | None = None, force: str | None = None,
-                 where: Mapping[str, str] | None = None) -> ImportReport:
+                 where: Mapping[str, str] | None = None, reassign: bool = True) -> ImportReport:
     """Import or update the beats in ``path`` (GeoJSON, KML, police.uk JSON, folder or zip).
 
     Parameters
@@ -417,13 +428,20 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     id_prop, name_prop : property holding the beat key / name (guessed when omitted).
     force : police force id stored with each beat (e.g. ``sussex``).
     where : keep only features whose properties equal these values (``{"lad_name": "Worthing"}``).
+    reassign : afterwards recompute the beat of every place and postcode already imported.
     """
     started = time.perf_counter()
     path = Path(path)
     features = read_beats(path, id_prop=id_prop, name_prop=name_prop, where=where)
+    for f in features:
+        f.force = force or f.force
+        if f.from_file_name and f.force:
+            f.key = police_key(f.force, f.key)
     report = ImportReport(source=path.name)
     cleaned = _check_all(features, report)
     store_beats(session, cleaned, source=path.name, force=force, report=report)
+    if reassign:
+        reassign_places(session, report)
     report.seconds = time.perf_counter() - started
     logger.info("%s", report.summary())
     return report
@@ -473,6 +491,16 @@ def store_beats(session: Session, items: list[tuple[BeatFeature, BaseGeometry]],
     return ids
 
 
+def reassign_places(session: Session, report: ImportReport) -> None:
+    """Beats changed: recompute places' and postcodes' beats, noting changes in ``report``."""
+    from geo.gazetteer import assign_beats  # the gazetteer builds on beats, not the reverse
+
+    changed = assign_beats(session)
+    for what, n in changed.items():
+        if n:
+            report.counts[f"{what} moved to another beat"] = n
+
+
 def beat_values(feature: BeatFeature, geom: BaseGeometry, *, source: str,
                 force: str | None) -> dict[str, Any]:
     """Column values of a beat: GeoJSON geometry (lon, lat), bbox and a point inside it."""
@@ -481,6 +509,15 @@ def beat_values(feature: BeatFeature, geom: BaseGeometry, *, source: str,
     return {"name": feature.name, "force": force, "source": source,
             "geometry": geometry_to_geojson(geom), "min_lat": miny, "min_lon": minx,
             "max_lat": maxy, "max_lon": maxx, "centre_lat": centre.y, "centre_lon": centre.x}
+
+
+def police_key(force: str, neighbourhood: str) -> str:
+    """Beat key of a police.uk neighbourhood: ids are unique only within a force.
+
+    >>> police_key("sussex", "CC1NH1")
+    'sussex/CC1NH1'
+    """
+    return f"{force}/{neighbourhood}"
 
 
 def parse_where(pairs: Iterable[str]) -> dict[str, str]:

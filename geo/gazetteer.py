@@ -33,10 +33,12 @@ OS Code-Point Open (plain or .gz)    ``postcode`` + ``lat/lon`` or ``easting/nor
 and towns score high, bus stop names low; population (GeoNames) and the number of bus stops
 sharing the name (NaPTAN) raise it (see ``BASE_PROMINENCE`` and :func:`prominence`).
 
-Within one call the same place seen in several rows or files (same normalised name, same
-family of feature types, close points) becomes one row: the best-ranked row survives and the
-others' spellings go to its ``alt_names``. Import all files in one call to get that merge;
-ids are stable (``stable_id("place", source, source_id)``), so re-importing updates in place.
+Within one call the same place seen in several rows or files (same normalised name or a
+listed alias, compatible feature types, close points: see :func:`merge_limit`) becomes one
+row: the best-ranked row survives and the others' spellings go to its ``alt_names``. Import
+all files in one call to get that merge. Ids are stable (``stable_id("place", source,
+source_id)``), so re-importing updates in place; rows of a re-imported source that the
+files no longer produce are removed.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from beatmap.ids import stable_id
@@ -456,8 +458,8 @@ def merge_places(rows: Iterable[PlaceRow]) -> tuple[list[PlaceRow], int]:
     """Fold rows that are the same place; return the survivors and how many were folded.
 
     Rows with the same ``(source, source_id)`` always fold (curated alias rows, the same
-    postal place in two files). Otherwise rows fold when they share a normalised name and a
-    family of types and lie within ``MERGE_METRES`` (a coarse row: ``COARSE_MERGE_METRES``).
+    postal place in two files). Otherwise a row folds into a better-ranked row with the same
+    normalised name (or listing its name as an alias) when :func:`merge_limit` allows it.
     """
     by_id: dict[tuple[str, str], PlaceRow] = {}
     folded = 0
@@ -468,25 +470,72 @@ def merge_places(rows: Iterable[PlaceRow]) -> tuple[list[PlaceRow], int]:
             folded += 1
         else:
             by_id[key] = PlaceRow(**{**row.__dict__, "alt_names": list(row.alt_names)})
-    groups: dict[tuple[str, str], list[PlaceRow]] = defaultdict(list)
+    groups: dict[str, list[PlaceRow]] = defaultdict(list)
     for row in by_id.values():
-        groups[(row.norm, FAMILY[row.kind])].append(row)
+        groups[row.norm].append(row)
     survivors: list[PlaceRow] = []
     for group in groups.values():
-        group.sort(key=lambda r: (r.coarse, TYPE_RANK[r.kind], -r.prominence, r.source, r.source_id))
+        group.sort(key=_rank)
         kept: list[PlaceRow] = []
         for row in group:
-            limit = COARSE_MERGE_METRES if row.coarse else MERGE_METRES[FAMILY[row.kind]]
-            home = next((k for k in kept if (k.coarse == row.coarse or not k.coarse)
-                         and _metres(k, row) <= limit), None)
+            home = next((k for k in kept if _mergeable(k, row)), None)
             if home is None:
                 kept.append(row)
             else:
                 _absorb(home, row)
                 folded += 1
         survivors += kept
+    survivors, by_alias = _fold_aliases(survivors)
     survivors.sort(key=lambda r: (r.source, r.source_id))
-    return survivors, folded
+    return survivors, folded + by_alias
+
+
+def merge_limit(keep: PlaceRow, other: PlaceRow) -> float | None:
+    """How close (metres) ``other`` must be to fold into the better-ranked ``keep``; None: never.
+
+    Same family: ``MERGE_METRES`` of the family (a coarse ``other``: ``COARSE_MERGE_METRES``).
+    A stop, street or landmark named like an area or park folds into it within the
+    transport distance (NaPTAN's "The Level" stop is the Level). Wards and pubs only ever
+    fold into their own kind ("The Brunswick" pub is not Brunswick).
+    """
+    fk, fo = FAMILY[keep.kind], FAMILY[other.kind]
+    if keep.coarse and not other.coarse:
+        return None
+    if fk == fo:
+        return COARSE_MERGE_METRES if other.coarse and not keep.coarse else MERGE_METRES[fk]
+    if fk in ("area", "park") and fo in ("transport", "park") and not other.coarse:
+        return MERGE_METRES["transport"]
+    return None
+
+
+def _mergeable(keep: PlaceRow, other: PlaceRow) -> bool:
+    limit = merge_limit(keep, other)
+    return limit is not None and _metres(keep, other) <= limit
+
+
+def _rank(row: PlaceRow) -> tuple:
+    return (row.coarse, TYPE_RANK[row.kind], -row.prominence, row.source, row.source_id)
+
+
+def _fold_aliases(rows: list[PlaceRow]) -> tuple[list[PlaceRow], int]:
+    """Fold a row into a better one nearby that lists its name as an alias.
+
+    E.g. NaPTAN's locality "Kemp Town" into the curated "Kemptown" (alias "Kemp Town").
+    """
+    by_name: dict[str, list[PlaceRow]] = defaultdict(list)
+    for row in rows:
+        by_name[row.norm].append(row)
+    gone: set[int] = set()
+    for row in sorted((r for r in rows if r.alt_names), key=_rank):
+        if id(row) in gone:
+            continue
+        for alt in list(row.alt_names):
+            for other in by_name.get(normalise(alt), []):
+                if (other is not row and id(other) not in gone and _rank(other) > _rank(row)
+                        and _mergeable(row, other)):
+                    _absorb(row, other)
+                    gone.add(id(other))
+    return [r for r in rows if id(r) not in gone], len(gone)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -513,10 +562,27 @@ def store_places(session: Session, rows: list[PlaceRow], index: BeatIndex,
                "coarse": r.coarse, "source": r.source, "source_id": r.source_id}
               for pid, r, b in zip(ids, rows, beats, strict=True)]
     bulk_upsert(session, Place, values, keys=["id"], update=PLACE_UPDATE, label="places")
+    removed = _remove_stale(session, {r.source for r in rows}, set(ids))
+    if removed:
+        report.counts["removed (no longer in the files)"] = removed
     report.updated += sum(1 for pid in ids if pid in existing)
     report.created += sum(1 for pid in ids if pid not in existing)
     report.counts["in a beat"] = report.counts.get("in a beat", 0) + sum(b is not None for b in beats)
     report.counts["coarse"] = report.counts.get("coarse", 0) + sum(r.coarse for r in rows)
+
+
+def _remove_stale(session: Session, sources: set[str], keep: set[int]) -> int:
+    """Delete rows of the re-imported ``sources`` that this import no longer produced.
+
+    A source's file is the whole truth about that source, so a place dropped from the file
+    (or now folded into another entry) goes; mentions pointing at it are unlinked by the
+    foreign key (``ON DELETE SET NULL``) and relinked by the next tagging run.
+    """
+    stale = [pid for pid, in session.execute(select(Place.id).where(Place.source.in_(sources)))
+             if pid not in keep]
+    for start in range(0, len(stale), 5_000):
+        session.execute(delete(Place).where(Place.id.in_(stale[start:start + 5_000])))
+    return len(stale)
 
 
 def import_gazetteer(session: Session, paths: Iterable[str | Path], *,
@@ -548,7 +614,7 @@ def import_gazetteer(session: Session, paths: Iterable[str | Path], *,
     postcode_rows = [read_postcode_file(p, fmt) for p, fmt in postcode_files]
     if place_rows:
         merged, folded = merge_places(place_rows)
-        report.skipped += folded
+        report.counts["rows folded into another entry"] = folded
         store_places(session, merged, index, report)
     for (path, _fmt), rows in zip(postcode_files, postcode_rows, strict=True):
         sub = ImportReport(source=path.name)

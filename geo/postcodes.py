@@ -165,7 +165,8 @@ def _lookup_outward(session: Session, result: PostcodeResult, code: str) -> Post
         return result
     result.found, result.unit_count, result.point = True, int(count), LatLon(lat, lon)
     rows = session.execute(
-        select(Beat.name, func.count()).join(Beat, Beat.id == Postcode.beat_id)
+        select(Beat.name, func.count()).select_from(Postcode)
+        .join(Beat, Beat.id == Postcode.beat_id)
         .where(Postcode.outcode == code).group_by(Beat.name)).all()
     result.beats = dict(sorted(((n, int(c)) for n, c in rows), key=lambda kv: (-kv[1], kv[0])))
     spread = f" spread over {len(result.beats)} beats" if len(result.beats) > 1 else ""

@@ -61,6 +61,8 @@ PROXIMITY_SCALE_KM = 2.0
 PROXIMITY_WEIGHT = 0.6
 # A best site must beat the runner-up by this share of its score to win without support.
 AMBIGUITY_MARGIN = 0.2
+# With evidence, a site at most half as far from it as the runner-up wins outright.
+CLOSER_RATIO = 2.0
 # Sites looked at per name (highest prior first); bounds the pairwise work of long posts.
 MAX_SITES = 12
 # Characters either side of a homonym searched for words that send it elsewhere.
@@ -338,44 +340,47 @@ class Resolver:
                 continue
             others = [o for o in open_states if o is not state and not o.elsewhere]
             scored = [self._score(site, fixed, others, anchors) for site in state.sites]
-            order = sorted(range(len(scored)), key=lambda i: scored[i][0], reverse=True)
-            best_score, best_support = scored[order[0]]
-            runner = scored[order[1]][0] if len(order) > 1 else 0.0
-            need_support = state.homonym or doc_elsewhere
-            margin = (best_score - runner) / best_score if best_score > 0 else 0.0
-            if need_support and not best_support:
-                state.reason = ("no local place or postcode nearby to confirm this name"
-                                if not doc_elsewhere else "the text points elsewhere")
+            order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], scored[i][1]))
+            best_score, best_near = scored[order[0]]
+            runner_score, runner_near = scored[order[1]] if len(order) > 1 else (0.0, math.inf)
+            supported = best_near <= 1.0
+            margin = (best_score - runner_score) / best_score if best_score > 0 else 0.0
+            if (state.homonym or doc_elsewhere) and not supported:
+                state.reason = ("the text points elsewhere" if doc_elsewhere
+                                else "no local place or postcode nearby to confirm this name")
                 continue
-            if len(order) > 1 and margin < AMBIGUITY_MARGIN and not (
-                    best_support and not scored[order[1]][1]):
+            # With evidence, the clearly closer site wins; without, only a clear prior does.
+            closer = supported and best_near * CLOSER_RATIO <= runner_near
+            if len(order) > 1 and margin < AMBIGUITY_MARGIN and not closer:
                 state.reason = f"{len(order)} places of this name and nothing to choose between them"
                 continue
             state.choice, state.status = state.sites[order[0]], STATUS_RESOLVED
-            state.confidence = round(min(0.95, 0.5 + 0.3 * margin + (0.2 if best_support else 0.0)), 3)
-            state.reason = "supported by places nearby" if best_support else "most likely entry"
+            state.confidence = round(min(0.95, 0.5 + 0.3 * margin + (0.2 if supported else 0.0)
+                                         + (0.1 if closer else 0.0)), 3)
+            state.reason = "supported by places nearby" if supported else "most likely entry"
 
     def _score(self, site: _Site, fixed: list[_Site], others: list[_KeyState],
-               anchors: Sequence[Anchor]) -> tuple[float, bool]:
-        """Prior plus closeness to the evidence, and whether any evidence is near enough."""
+               anchors: Sequence[Anchor]) -> tuple[float, float]:
+        """Prior plus closeness to the evidence, and the nearest evidence's distance in units
+        of its support radius (≤ 1: supported)."""
         lat, lon = site.best.lat, site.best.lon
         best_near = 0.0
-        supported = False
+        nearest = math.inf
         for f in fixed:
             d = distance_km(lat, lon, f.best.lat, f.best.lon)
             best_near = max(best_near, math.exp(-d / PROXIMITY_SCALE_KM))
-            supported = supported or d <= SUPPORT_KM
+            nearest = min(nearest, d / SUPPORT_KM)
         for a in anchors:
             d = distance_km(lat, lon, a.lat, a.lon)
             best_near = max(best_near, a.weight * math.exp(-d / PROXIMITY_SCALE_KM))
-            supported = supported or d <= a.radius_km
+            nearest = min(nearest, d / a.radius_km)
         # Spatial minimality among the names still open: the distance to the nearest site of
         # each other name, so the tight combination scores highest.
         for other in others:
             d = min(distance_km(lat, lon, s.best.lat, s.best.lon) for s in other.sites)
             best_near = max(best_near, math.exp(-d / PROXIMITY_SCALE_KM))
-            supported = supported or d <= SUPPORT_KM
-        return site.prior + PROXIMITY_WEIGHT * best_near, supported
+            nearest = min(nearest, d / SUPPORT_KM)
+        return site.prior + PROXIMITY_WEIGHT * best_near, nearest
 
     def _result(self, mention: Mention, state: _KeyState | None) -> Resolution:
         if state is None:
