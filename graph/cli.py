@@ -10,11 +10,15 @@ from datetime import datetime
 import click
 
 from beatmap.audit import cli_actor
-from beatmap.cli import get_config
 from beatmap.db import open_engine, session_scope
 from graph.queries import RANKING_COLUMNS, beat_ranking, resolve_beat
 
 TABLE_REASON_WIDTH = 70
+
+
+def get_config(ctx: click.Context):
+    # Not imported from beatmap.cli: that module imports this one to register the commands.
+    return ctx.find_root().obj["config"]
 
 
 def parse_as_of(value: str | None) -> datetime | None:

@@ -160,7 +160,7 @@ def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None 
         stmt = stmt.where(Venue.platform == platform)
     if crawlable is not None:
         stmt = stmt.where(Venue.crawlable.is_(bool(crawlable)))
-    pairs = list(session.execute(stmt).tuples())
+    pairs = [(score, venue) for score, venue in session.execute(stmt)]
     outreach = latest_outreach(session, [v.id for _, v in pairs], target.id)
     rows = [_row(score, venue, outreach.get(venue.id)) for score, venue in pairs]
     if status:
@@ -181,7 +181,7 @@ def venue_detail(session: Session, venue_id: int) -> dict[str, Any]:
         raise LookupError(f"no venue with id {venue_id}")
     scores = session.execute(
         select(VenueScore, Beat).join(Beat, Beat.id == VenueScore.beat_id)
-        .where(VenueScore.venue_id == venue_id).order_by(VenueScore.score.desc())).tuples().all()
+        .where(VenueScore.venue_id == venue_id).order_by(VenueScore.score.desc())).all()
     beats = [{"beat_id": b.id, "beat_key": b.key, "beat_name": b.name, "rank": s.rank,
               "score": round(s.score, 4), "locality": round(s.locality, 4),
               "activity": round(s.activity, 4), "reach": round(s.reach, 4),
@@ -213,7 +213,8 @@ def venue_detail(session: Session, venue_id: int) -> dict[str, Any]:
 def _venue_topics(session: Session, venue_id: int) -> list[dict[str, Any]]:
     stmt = (select(PostTopic.topic, func.count(PostTopic.post_id))
             .join(Post, Post.id == PostTopic.post_id).where(Post.venue_id == venue_id)
-            .group_by(PostTopic.topic).order_by(func.count(PostTopic.post_id).desc()))
+            .group_by(PostTopic.topic)
+            .order_by(func.count(PostTopic.post_id).desc(), PostTopic.topic))
     return [{"topic": t, "posts": n} for t, n in session.execute(stmt)]
 
 
@@ -235,7 +236,7 @@ def _links(session: Session, venue_id: int, *, incoming: bool) -> list[dict[str,
     return [{"venue_id": v.id, "name": v.name or v.key, "url": v.url, "count": link.count,
              "anchor_text": link.anchor_text, "example_url": link.example_url,
              "sensitive": bool(v.sensitive)}
-            for link, v in session.execute(stmt).tuples()]
+            for link, v in session.execute(stmt)]
 
 
 def _outreach_log(session: Session, venue_id: int) -> list[dict[str, Any]]:

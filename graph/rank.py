@@ -43,6 +43,8 @@ IN_BOOST = 0.10
 # Multipliers that push poor first contacts down the list without hiding them.
 STATUS_FACTORS: dict[str, float] = {"dormant": 0.35, "gone": 0.15, "hijacked": 0.05,
                                     "duplicate": 0.5}
+# A venue that declined contact stays listed (the note may matter) but falls well down.
+DECLINED_FACTOR = 0.6
 # A venue whose newest post is older than this is flagged dormant even if the crawler has not
 # said so (the sample web's dormant venues stop posting one to several years back).
 DORMANT_DAYS = 365
@@ -52,6 +54,9 @@ MIN_LOCALITY = 0.02
 # Evidence shown per entry.
 MAX_EVIDENCE_PLACES = 8
 MAX_EVIDENCE_TOPICS = 6
+# Places less specific than this (town names) are left out of the evidence shown when the
+# venue also names more specific places.
+BROAD_SPECIFICITY = 0.3
 
 
 @dataclass
@@ -96,7 +101,8 @@ def venue_flags(data: dict[str, Any], as_of: datetime) -> list[str]:
     return flags
 
 
-def combine(values: dict[str, float], *, state: str, flags: list[str]) -> float:
+def combine(values: dict[str, float], *, state: str, flags: list[str],
+            outreach: str | None = None) -> float:
     """The score from its parts, curation and flags.
 
     >>> combine({"locality": 1, "activity": 1, "reach": 1, "topical": 1, "feedback": 1},
@@ -112,6 +118,8 @@ def combine(values: dict[str, float], *, state: str, flags: list[str]) -> float:
     score = min(1.0, score)
     for flag in flags:
         score *= STATUS_FACTORS.get(flag, 1.0)
+    if outreach == "declined":
+        score *= DECLINED_FACTOR
     return round(score, 6)
 
 
@@ -122,7 +130,7 @@ def _dedupe_key(data: dict[str, Any]) -> tuple[str, str]:
 
 
 def _beat_evidence(G: nx.DiGraph, v: str, b: str, where: dict[str, str]) -> dict[str, Any]:
-    named: list[tuple[float, str]] = []
+    named: list[tuple[float, str, float]] = []
     sectors: dict[str, float] = defaultdict(float)
     lat = lon = wsum = 0.0
     named_only = True
@@ -135,13 +143,15 @@ def _beat_evidence(G: nx.DiGraph, v: str, b: str, where: dict[str, str]) -> dict
         if pdata.get("sector"):
             sectors[pdata["sector"]] += w
         else:
-            named.append((w, pdata.get("label", p)))
+            named.append((w, pdata.get("label", p), pdata.get("specificity", 1.0)))
         lat += w * pdata.get("lat", 0.0)
         lon += w * pdata.get("lon", 0.0)
         wsum += w
     by_name: dict[str, float] = defaultdict(float)
-    for w, name in named:
-        by_name[name] += w
+    for w, name, spec in named:
+        # A town name is weak evidence; name it only when nothing more specific is there.
+        if spec >= BROAD_SPECIFICITY or all(s < BROAD_SPECIFICITY for _, _, s in named):
+            by_name[name] += w
     places = sorted(by_name.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_EVIDENCE_PLACES]
     about = G.edges[v, b] if G.has_edge(v, b) else {}
     return {
@@ -187,7 +197,8 @@ def score_beat(G: nx.DiGraph, b: str, loc: dict[str, float], act: dict[str, floa
                         "status": status})
     _mark_duplicates(G, entries)
     for e in entries:
-        e["score"] = combine(e["values"], state=e["state"], flags=e["flags"])
+        e["score"] = combine(e["values"], state=e["state"], flags=e["flags"],
+                             outreach=e["status"])
     entries.sort(key=lambda e: (-e["score"], -e["values"]["locality"], e["v"]))
     for i, e in enumerate(entries, start=1):
         e["rank"] = i
@@ -206,7 +217,8 @@ def _mark_duplicates(G: nx.DiGraph, entries: list[dict[str, Any]]) -> None:
     for group in groups.values():
         if len(group) < 2:
             continue
-        group.sort(key=lambda e: -combine(e["values"], state=e["state"], flags=e["flags"]))
+        group.sort(key=lambda e: (-combine(e["values"], state=e["state"], flags=e["flags"]),
+                                  e["v"]))
         for e in group[1:]:
             e["flags"].append("duplicate")
 

@@ -38,15 +38,10 @@ def place_phrase(places: list[str], sectors: list[str]) -> str:
     'BN2 9 and BN2 3 postcodes'
     """
     named = places[:MAX_PLACES]
-    room = max(MAX_PLACES - len(named), 1)
-    shown = sectors[:room]
-    parts = list(named)
-    if shown:
-        tail = join_names(shown) + (" postcodes" if len(shown) > 1 or not named else " postcodes")
-        if named:
-            return join_names(named + [tail])
-        return tail
-    return join_names(parts)
+    shown = sectors[:max(MAX_PLACES - len(named), 1)]
+    if not shown:
+        return join_names(named)
+    return join_names(named + [join_names(shown) + " postcodes"])
 
 
 def reason(ev: dict) -> str:
