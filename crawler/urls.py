@@ -32,7 +32,7 @@ MAX_PATH_DEPTH = 12
 MAX_SEGMENT_REPEATS = 2  # the same segment three times in one path is a relative-link loop
 MAX_QUERY_PARAMS = 12
 CALENDAR_YEAR_WINDOW = (1995, 2040)
-_DATE_IN_URL = re.compile(r"(?:^|[/=_-])((?:19|20)\d\d)[-/](\d\d?)(?:[-/](\d\d?))?(?:$|[/&?_-])")
+_DATE_IN_URL = re.compile(r"(?:^|[/=_-])(\d{4})[-/](\d\d?)(?:[-/](\d\d?))?(?:$|[/&?_-])")
 _CALENDAR_WORDS = re.compile(r"(calendar|/events?/|[?&](month|year|date|day|week)=)", re.I)
 
 

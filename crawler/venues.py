@@ -129,7 +129,22 @@ def _known_platform(host: str) -> KnownPlatform | None:
     return _KNOWN_BY_DOMAIN.get(".".join(host.split(".")[-2:]))
 
 
-def _known_only_ref(platform: KnownPlatform, path: str, query: str) -> VenueRef:
+# Invite codes are case-sensitive; names of groups, pages and accounts are not.
+CASE_SENSITIVE = frozenset({"whatsapp", "discord", "telegram"})
+_INVITE_PREFIX = re.compile(r"^(invite|channel)/")
+
+
+def _known_only_ref(platform: KnownPlatform, host: str, path: str, query: str) -> VenueRef:
+    if platform.platform == "whatsapp":
+        base = "chat.whatsapp.com" if host.startswith("chat.") else registered_domain(host)
+        if not path.strip("/") or host.startswith("chat."):
+            code = path.strip("/").split("/")[0]
+            key = f"{base}/{code}" if code else base
+            return VenueRef(key, "whatsapp", False, platform.reason, f"https://{key}")
+    if platform.platform == "discord":
+        code = _INVITE_PREFIX.sub("", path.strip("/")).split("/")[0]
+        key = f"discord.gg/{code}" if code else "discord.gg"
+        return VenueRef(key, "discord", False, platform.reason, f"https://{key}")
     base = platform.domains[0]
     for pattern, n_segments in platform.patterns:
         if re.match(pattern, path):
@@ -137,7 +152,9 @@ def _known_only_ref(platform: KnownPlatform, path: str, query: str) -> VenueRef:
             if segments == ["profile.php"]:
                 ident = re.search(r"(?:^|&)id=(\d+)", query)
                 segments = [f"profile.php?id={ident.group(1)}"] if ident else segments
-            key = f"{base}/{'/'.join(segments)}".lower()
+            key = f"{base}/{'/'.join(segments)}"
+            if platform.platform not in CASE_SENSITIVE:
+                key = key.lower()
             return VenueRef(key, platform.platform, False, platform.reason, f"https://{key}")
     return VenueRef(base, platform.platform, False, platform.reason, f"https://{base}/")
 
@@ -164,7 +181,7 @@ def venue_key(url: str) -> VenueRef:
     path = parts.path
     known = _known_platform(host)
     if known is not None:
-        return _known_only_ref(known, path, parts.query)
+        return _known_only_ref(known, host, path, parts.query)
     domain = registered_domain(host)
     if domain in ("t.me",):
         return _telegram_ref(path)
