@@ -1,0 +1,122 @@
+"""What blog engines share in HTML: listing pages that link to single-post pages.
+
+WordPress, Blogger, Ghost and Substack subclass :class:`BlogAdapter`; their feeds and JSON
+APIs are the cheap channels, and this HTML reading is what remains when those are off.
+Listing pages are not read as posts (they carry excerpts); their post links are followed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from parsel import Selector
+from scrapy.http import Response
+
+from crawler.adapters.base import Adapter, ParseResult, PostItem
+from crawler.adapters.dates import parse_date
+from crawler.adapters.markup import (
+    absolute,
+    feed_links,
+    is_home,
+    jsonld_article,
+    meta,
+    one_line,
+    page_basics,
+    rel_next,
+    text_of,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BlogSelectors:
+    """CSS selectors of one blog engine's usual themes (element selectors)."""
+
+    single: str  # matches (anywhere, often <body>) only on a single-post page
+    article: str  # the post's container on a single-post page
+    title: str  # the post title inside the article
+    body: str  # the post body inside the article
+    date: str  # element carrying the publication date inside the article
+    author: str = ""  # the author's name inside the article
+    category: str = ""  # category links (the first is the post's board)
+    post_link: str = ""  # links to posts on listing pages
+    next_page: str = ""  # older-posts link on listing pages
+    drop: str = ""  # parts of the body that are not the post (share buttons, related posts)
+
+
+class BlogAdapter(Adapter):
+    """Base for blog engines; not registered itself (``platform`` is empty)."""
+
+    platform: ClassVar[str] = ""
+    selectors: ClassVar[BlogSelectors]
+    # Where the engine writes its post id: (css selector, attribute, regex).
+    id_sources: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+
+    def parse_html(self, response: Response, result: ParseResult) -> None:
+        sel = page_basics(response, result)
+        s = self.selectors
+        if sel.css(s.single) and not is_home(response.url):
+            post = self.single_post(sel, response.url)
+            if post is not None:
+                result.posts.append(post)
+                result.kind = "post"
+                return
+        result.kind = "home" if is_home(response.url) else "listing"
+        for node in sel.css(s.post_link) if s.post_link else []:
+            url = absolute(response.url, node.attrib.get("href"))
+            if url:
+                result.follow.append(url)
+        older = [absolute(response.url, n.attrib.get("href")) for n in sel.css(s.next_page)
+                 ] if s.next_page else []
+        result.follow.extend(u for u in older + [rel_next(sel, response.url)] if u)
+        if result.kind == "home":
+            result.follow.extend(feed_links(sel, response.url)[:1])
+
+    def single_post(self, sel: Selector, url: str) -> PostItem | None:
+        s = self.selectors
+        article = sel.css(s.article)
+        scope = article[0] if article else sel
+        body = scope.css(s.body)
+        if not body:
+            return None
+        drop = {d.root for d in body.css(s.drop)} if s.drop else set()
+        ld = jsonld_article(sel)
+        title = scope.css(s.title)
+        author = scope.css(s.author) if s.author else []
+        category = scope.css(s.category) if s.category else []
+        canonical = absolute(url, sel.css('link[rel="canonical"]::attr(href)').get()) or url
+        return PostItem(
+            url=canonical,
+            text=text_of(body[0], drop),
+            title=(one_line(text_of(title[0]), 500) if title else "") or ld.get("headline")
+            or meta(sel, "og:title"),
+            published_at=self.date_of(scope, sel) or parse_date(ld.get("datePublished")),
+            author=(one_line(text_of(author[0])) if author else "") or ld.get("author")
+            or meta(sel, "author", "article:author"),
+            external_id=self.post_id(sel),
+            board=one_line(text_of(category[0])) or None if category else None)
+
+    def date_of(self, scope: Selector, page: Selector) -> datetime | None:
+        for node in scope.css(self.selectors.date)[:3]:
+            for attr in ("datetime", "content", "title"):
+                when = parse_date(node.attrib.get(attr))
+                if when:
+                    return when
+            when = parse_date(one_line(text_of(node)))
+            if when:
+                return when
+        return parse_date(meta(page, "article:published_time", "og:published_time",
+                               "datePublished"))
+
+    def post_id(self, sel: Selector) -> str | None:
+        for query, attr, pattern in self.id_sources:
+            for node in sel.css(query)[:5]:
+                match = re.search(pattern, node.attrib.get(attr) or "")
+                if match:
+                    return match.group(1)
+        return None

@@ -1,0 +1,172 @@
+"""Any other site: residents' association pages, council directories, unknown engines.
+
+Main text comes from trafilatura (run on the HTML string already fetched), dates from meta
+tags, JSON-LD, ``<time>`` elements or a written date near the top, contact details from mailto
+links, contact pages and "find us on" blocks. A page listing several dated articles (a news
+page) gives one post per article.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+import trafilatura
+from parsel import Selector
+from scrapy.http import Response
+
+from crawler.adapters.base import Adapter, ParseResult, PostItem, VenueInfo
+from crawler.adapters.dates import DISPLAY_TZ, parse_date
+from crawler.adapters.markup import (
+    absolute,
+    contact_info,
+    description,
+    feed_links,
+    is_home,
+    jsonld_article,
+    meta,
+    one_line,
+    page_links,
+    root_of,
+    selector_of,
+    site_name,
+    text_of,
+)
+
+logger = logging.getLogger(__name__)
+
+# A page's main text shorter than this is navigation, a form or a placeholder, not a post.
+MIN_PAGE_POST_CHARS = 120
+# An <article> on a news page needs a heading and this much text to count as one item.
+MIN_ARTICLE_CHARS = 40
+# Internal links followed per page: a small site's whole menu and a news page's items fit.
+MAX_INTERNAL_FOLLOW = 100
+# Written dates are looked for this far into the main text ("Posted 4 March 2024 by …").
+DATE_SEARCH_CHARS = 400
+# Files and endpoints that are never pages of the venue's words.
+SKIP_PATH = re.compile(
+    r"\.(?:pdf|jpe?g|png|gif|webp|svg|ico|css|js|zip|gz|docx?|xlsx?|pptx?|mp[34]|mov|avi|ics)$"
+    r"|/(?:wp-admin|wp-login|login|logout|signin|register|cart|checkout|search|cgi-bin)(?:/|$)",
+    re.I)
+SKIP_QUERY = re.compile(r"(?:^|&)(?:replytocom|share|print|action=(?:login|register))=", re.I)
+ABOUT_PATH = re.compile(r"/(?:about|contact|who-we-are|get-in-touch|committee)", re.I)
+_WRITTEN_DATE = re.compile(
+    r"\b(\d{1,2}(?:st|nd|rd|th)?\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*"
+    r"\.?,?\s+\d{4}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}"
+    r"(?:st|nd|rd|th)?,?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\b", re.I)
+ARTICLE = "article"
+HEADING = "h1, h2, h3"
+
+
+class GenericAdapter(Adapter):
+    platform: ClassVar[str] = "generic"
+    priority: ClassVar[int] = 1000
+    display_tz: ClassVar[str] = DISPLAY_TZ
+
+    def detect(self, response: Response) -> bool:
+        return True
+
+    def parse_html(self, response: Response, result: ParseResult) -> None:
+        sel = selector_of(response)
+        url = response.url
+        result.links.extend(page_links(sel, url))
+        home = is_home(url)
+        result.kind = "home" if home else "other"
+        if home or ABOUT_PATH.search(urlsplit(url).path):
+            result.venue = VenueInfo(name=site_name(sel, home), description=description(sel),
+                                     contact=contact_info(sel, url, text_emails=True))
+        items = self.article_posts(sel, url)
+        if len(items) >= 2:
+            result.posts.extend(items)
+            result.kind = "listing"
+        else:
+            post = self.page_post(sel, response)
+            if post is not None:
+                result.posts.append(post)
+                result.kind = "post" if post.published_at and not home else result.kind
+        result.follow.extend(feed_links(sel, url)[:1])
+        result.follow.extend(self.internal_links(sel, url))
+
+    def page_post(self, sel: Selector, response: Response) -> PostItem | None:
+        """The page's main text as one post, when there is enough of it."""
+        text = self.main_text(response)
+        if len(text) < MIN_PAGE_POST_CHARS:
+            return None
+        ld = jsonld_article(sel)
+        h1 = sel.css("h1")
+        title = meta(sel, "og:title") or ld.get("headline") or (
+            one_line(text_of(h1[0])) if h1 else None)
+        return PostItem(url=response.url, text=text, title=title or site_name(sel, False),
+                        published_at=self.page_date(sel, text) or parse_date(ld.get("datePublished")),
+                        author=ld.get("author") or meta(sel, "author", "article:author"))
+
+    def main_text(self, response: Response) -> str:
+        try:
+            html = response.text if hasattr(response, "text") else response.body.decode(
+                "utf-8", "replace")
+        except (ValueError, UnicodeError):
+            html = response.body.decode("utf-8", "replace")
+        # trafilatura reads the string it is given; it never fetches the URL.
+        extracted = trafilatura.extract(html, url=response.url, include_comments=False,
+                                        include_tables=True, deduplicate=False,
+                                        with_metadata=False)
+        return (extracted or "").strip()
+
+    def page_date(self, sel: Selector, text: str) -> datetime | None:
+        when = parse_date(meta(sel, "article:published_time", "og:published_time",
+                               "datePublished", "date", "dc.date", "DC.date.issued"))
+        if when:
+            return when
+        for node in sel.css("main time[datetime], article time[datetime], time[datetime]")[:1]:
+            when = parse_date(node.attrib.get("datetime"), tz=self.display_tz)
+            if when:
+                return when
+        match = _WRITTEN_DATE.search(text[:DATE_SEARCH_CHARS])
+        return parse_date(match.group(1), tz=self.display_tz, dayfirst=True) if match else None
+
+    def article_posts(self, sel: Selector, url: str) -> list[PostItem]:
+        """One post per <article> on pages that list several (news pages, noticeboards)."""
+        posts = []
+        for node in sel.css(ARTICLE)[:200]:
+            heading = node.css(HEADING)
+            if not heading:
+                continue
+            title = one_line(text_of(heading[0]), 500)
+            skip = {heading[0].root}
+            text = text_of(node, skip)
+            if len(text) < MIN_ARTICLE_CHARS:
+                continue
+            link = heading[0].css("a")
+            item_url = absolute(url, link[0].attrib.get("href")) if link else None
+            anchor = node.attrib.get("id")
+            item_url = item_url or (f"{url.split('#')[0]}#{anchor}" if anchor else None)
+            if item_url is None:
+                continue
+            time_node = node.css("time")
+            when = parse_date(time_node[0].attrib.get("datetime"), tz=self.display_tz) if time_node else None
+            if when is None:
+                match = _WRITTEN_DATE.search(text[:DATE_SEARCH_CHARS])
+                when = parse_date(match.group(1), tz=self.display_tz, dayfirst=True) if match else None
+            posts.append(PostItem(url=item_url, text=text, title=title or None, published_at=when))
+        return posts
+
+    def internal_links(self, sel: Selector, url: str) -> list[str]:
+        root = root_of(sel)
+        if root is None:
+            return []
+        found: list[str] = []
+        for a in root.iter("a"):
+            target = absolute(url, a.get("href"))
+            if target is None or (a.get("rel") or "").lower().find("nofollow") >= 0:
+                continue
+            parts = urlsplit(target)
+            if SKIP_PATH.search(parts.path) or SKIP_QUERY.search(parts.query):
+                continue
+            if self.is_same_venue(target, url):
+                found.append(target)
+                if len(found) >= MAX_INTERNAL_FOLLOW:
+                    break
+        return found

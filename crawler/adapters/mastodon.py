@@ -1,0 +1,117 @@
+"""Mastodon: the public local timeline and hashtag APIs, instance metadata, account RSS."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+from urllib.parse import quote, urlsplit
+
+from scrapy.http import Response
+
+from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo
+from crawler.adapters.dates import parse_date
+from crawler.adapters.feeds import feed_generator
+from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
+from crawler.adapters.markup import absolute, fragment_root, has_marker, links_in, node_text
+
+# 40 is the timeline API's largest page.
+LIMIT = 40
+MARKERS = (b'<div id="mastodon"', b"<div id='mastodon'", b'id="mastodon"', b"mastodon-",
+           b'content="mastodon"')
+_TAG_PATH = re.compile(r"^/tags/([^/?#]+)")
+_ACCOUNT_PATH = re.compile(r"^/@([A-Za-z0-9_]{1,30})/?$")
+_TAG_API = re.compile(r"/api/v1/timelines/tag/([^/?#]+)")
+_LINK_NEXT = re.compile(r"<([^>]+)>\s*;\s*rel=\"?next\"?")
+
+
+class MastodonAdapter(Adapter):
+    platform: ClassVar[str] = "mastodon"
+    priority: ClassVar[int] = 100
+
+    def detect(self, response: Response) -> bool:
+        path = urlsplit(response.url).path
+        if path.startswith(("/api/v1/timelines/", "/api/v1/instance", "/api/v2/instance",
+                            "/api/v1/accounts/")):
+            return True
+        if feed_generator(response.body).startswith("mastodon"):
+            return True
+        return has_marker(response, *MARKERS[:3]) or (
+            has_marker(response, b"mastodon") and has_marker(response, b'id="initial-state"'))
+
+    def entry_points(self, home_url: str) -> list[str]:
+        parts = urlsplit(home_url)
+        base = f"{parts.scheme}://{parts.netloc}"
+        tag = _TAG_PATH.match(parts.path)
+        account = _ACCOUNT_PATH.match(parts.path)
+        if tag:
+            first = f"{base}/api/v1/timelines/tag/{quote(tag.group(1))}?limit={LIMIT}"
+        elif account:  # an organisation's account: its public RSS is the cheap channel
+            first = f"{base}/@{account.group(1)}.rss"
+        else:
+            first = f"{base}/api/v1/timelines/public?local=true&limit={LIMIT}"
+        return [first, f"{base}/api/v1/instance", home_url]
+
+    def parse_json(self, response: Response, result: ParseResult) -> None:
+        result.kind = "api"
+        data = load_json(response)
+        if isinstance(data, dict) and ("uri" in data or "domain" in data) and "title" in data:
+            result.venue = _instance(data)
+            result.kind = "about"
+            return
+        tag = _TAG_API.search(urlsplit(response.url).path)
+        board = f"#{tag.group(1)}" if tag else None
+        statuses = as_dicts(data)
+        for status in statuses:
+            self._status(status, response.url, board, result)
+        nxt = _link_next(response)
+        if nxt and statuses:
+            result.follow.append(nxt)
+
+    def _status(self, status: dict, base_url: str, board: str | None,
+                result: ParseResult) -> None:
+        if as_str(status.get("visibility")) not in (None, "public"):
+            return  # only public statuses are read, whatever an API answers
+        url = absolute(base_url, as_str(status.get("url")) or as_str(status.get("uri")))
+        if url is None:
+            return
+        root = fragment_root(as_str(status.get("content")))
+        text = node_text(root)
+        warning = as_str(status.get("spoiler_text"))
+        result.posts.append(PostItem(
+            url=url, text=text, title=warning or None,
+            published_at=parse_date(as_str(status.get("created_at"))),
+            author=as_str(dig(status, "account", "acct")), external_id=as_str(status.get("id")),
+            board=board))
+        if root is not None:
+            # Mentions and hashtags link to people and tag pages, not to venues.
+            for a in root.xpath(".//a[contains(@class, 'mention') or contains(@class, 'hashtag')]"):
+                a.drop_tree()
+            result.links.extend(links_in(root, url))
+        card = absolute(url, as_str(dig(status, "card", "url")))
+        if card:
+            result.links.append(LinkItem(url=card, anchor_text=as_str(dig(status, "card", "title"))
+                                         or ""))
+
+
+def _instance(data: dict) -> VenueInfo:
+    """/api/v1/instance (stats, email) or /api/v2/instance (usage, contact)."""
+    contact: dict[str, object] = {}
+    email = as_str(data.get("email")) or as_str(dig(data, "contact", "email"))
+    if email:
+        contact["email"] = email
+    description = as_str(data.get("short_description")) or as_str(data.get("description"))
+    root = fragment_root(description)
+    return VenueInfo(
+        name=as_str(data.get("title")),
+        description=node_text(root) if root is not None else description,
+        member_count=as_int(dig(data, "stats", "user_count"))
+        or as_int(dig(data, "usage", "users", "active_month")),
+        post_count=as_int(dig(data, "stats", "status_count")), contact=contact)
+
+
+def _link_next(response: Response) -> str | None:
+    for raw in response.headers.getlist(b"Link"):
+        match = _LINK_NEXT.search(raw.decode("latin-1"))
+        if match:
+            return absolute(response.url, match.group(1))
+    return None

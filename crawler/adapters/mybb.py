@@ -1,0 +1,61 @@
+"""MyBB 1.8: jscripts/general.js, showthread.php?tid=, div.post / div.post_body."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import ClassVar
+
+from parsel import Selector
+from scrapy.http import Response
+
+from crawler.adapters.dates import parse_date
+from crawler.adapters.forum import ForumAdapter, ForumSelectors
+from crawler.adapters.markup import has_marker, one_line, text_of
+
+SELECTORS = ForumSelectors(
+    post="div.post[id^='post_']",
+    body="div.post_body",
+    author=".author_information .largetext a, .author_information strong a, .post_author a",
+    date="span.post_date",
+    permalink=".post_head a[href*='pid']",
+    quote="blockquote.mycode_quote, blockquote",
+    thread_title=".navigation span.active, td.thead strong",
+    breadcrumb=".navigation a",
+    board_title=".navigation span.active",
+    thread_link="span[id^='tid_'] a",
+    board_link=".trow1 strong a[href*='forumdisplay'], .trow2 strong a[href*='forumdisplay']",
+    next_page="a.pagination_next, a.pagination_page",
+    stats="#boardstats_e, .boardstats",
+)
+MARKERS = (b"jscripts/general.js", b"mybb.", b'href="https://mybb.com"', b"var my_post_key",
+           b"mybboard")
+
+
+class MybbAdapter(ForumAdapter):
+    platform: ClassVar[str] = "mybb"
+    priority: ClassVar[int] = 210
+    selectors: ClassVar[ForumSelectors] = SELECTORS
+    post_id_attrs: ClassVar[tuple[str, ...]] = ("id",)
+    post_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"post_(\d+)$")
+
+    def detect(self, response: Response) -> bool:
+        return has_marker(response, *MARKERS) and has_marker(response, b"mybb")
+
+    def date_of(self, nodes: list[Selector], now: datetime | None) -> datetime | None:
+        """MyBB writes 'Yesterday, 07:12 PM' with the real date in a span's title."""
+        for node in nodes[:1]:
+            edit = {e.root for e in node.css(".post_edit")}
+            text = one_line(text_of(node, edit))
+            titled = node.css("span[title]")
+            if titled:
+                day = titled[0].attrib.get("title", "")
+                clock = re.search(r"\d{1,2}:\d{2}\s*(?:[AaPp][Mm])?", text)
+                when = parse_date(f"{day} {clock.group(0) if clock else ''}".strip(),
+                                  tz=self.display_tz, now=now)
+                if when:
+                    return when
+            when = parse_date(text, tz=self.display_tz, now=now)
+            if when:
+                return when
+        return None
