@@ -58,26 +58,29 @@ def tag(ctx: click.Context, text: str | None, file_: Path | None, fmt: str, resc
                 result = tagger.tag(body)
                 if fmt == "json":
                     data = result.as_dict()
-                    if record_id is not None:
+                    if record_id is not _NO_ID:
                         data = {"id": record_id, **data}
                     click.echo(json.dumps(data, ensure_ascii=False))
                 else:
-                    if record_id is not None:
+                    if record_id is not _NO_ID:
                         click.echo(f"== {record_id}")
                     click.echo(render_table(result))
     finally:
         engine.dispose()
 
 
+_NO_ID = object()  # marks a text given as an argument or file: no record id to echo
+
+
 def _inputs(text: str | None, file_: Path | None) -> Iterator[tuple[object, str]]:
     if text is not None and file_ is not None:
         raise click.UsageError("give TEXT or --file, not both")
     if text is not None:
-        yield None, text
+        yield _NO_ID, text
         return
     if file_ is not None:
         try:
-            yield None, file_.read_text(encoding="utf-8", errors="replace")
+            yield _NO_ID, file_.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise click.UsageError(f"cannot read {file_}: {exc.strerror or exc}") from exc
         return
