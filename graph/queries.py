@@ -146,8 +146,9 @@ def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None 
     """The ranked venues of ``beat``: one dict per venue with the keys of ``RANKING_COLUMNS``.
 
     Venues curated "out" and venues merged into another are never listed; sensitive venues
-    only with ``include_sensitive`` (the caller audits that view). Filters combine with AND;
-    ``rank`` stays the venue's place in the beat's full list, so a filtered list shows gaps.
+    only with ``include_sensitive`` (the caller audits that view). ``rank`` numbers the venues
+    so listed 1..n (hidden venues leave no gap); the filters (AND) then keep those ranks, so a
+    filtered list shows each venue's place in the beat's full list.
     """
     target = resolve_beat(session, beat)
     stmt = (select(VenueScore, Venue).join(Venue, Venue.id == VenueScore.venue_id)
@@ -156,13 +157,16 @@ def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None 
             .order_by(VenueScore.rank, Venue.id))
     if not include_sensitive:
         stmt = stmt.where(Venue.sensitive.is_(False))
-    if platform:
-        stmt = stmt.where(Venue.platform == platform)
-    if crawlable is not None:
-        stmt = stmt.where(Venue.crawlable.is_(bool(crawlable)))
     pairs = [(score, venue) for score, venue in session.execute(stmt)]
     outreach = latest_outreach(session, [v.id for _, v in pairs], target.id)
     rows = [_row(score, venue, outreach.get(venue.id)) for score, venue in pairs]
+    # Number the visible list 1..n (hidden venues leave no gaps that hint at them).
+    for i, row in enumerate(rows, start=1):
+        row["rank"] = i
+    if platform:
+        rows = [r for r in rows if r["platform"] == platform]
+    if crawlable is not None:
+        rows = [r for r in rows if r["crawlable"] is bool(crawlable)]
     if status:
         rows = [r for r in rows if r["status"] == status or status in r["flags"]]
     if topic:

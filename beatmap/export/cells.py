@@ -10,11 +10,14 @@ and so is a trigger behind leading spaces, because some importers trim them firs
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Characters that make a spreadsheet read the cell as a formula (OWASP "CSV injection").
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 QUOTE = "'"
+# Control characters XML 1.0 forbids, so an XLSX cannot hold them (tab, LF and CR are allowed).
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def is_dangerous(text: str) -> bool:
@@ -49,3 +52,21 @@ def neutralise(value: Any) -> Any:
 def neutralise_row(row: list[Any]) -> list[Any]:
     """:func:`neutralise` applied to every cell of a row."""
     return [neutralise(v) for v in row]
+
+
+def xlsx_cell(value: Any) -> Any:
+    """A value for an XLSX cell: XML-illegal control characters dropped, then neutralised.
+
+    Dropping first matters: ``"\\x01=1+1"`` would otherwise become a formula once cleaned.
+
+    >>> xlsx_cell("\x01=1+1"), xlsx_cell("bell\x07 ringers"), xlsx_cell(3)
+    ("'=1+1", 'bell ringers', 3)
+    """
+    if isinstance(value, str):
+        value = XML_ILLEGAL.sub("", value)
+    return neutralise(value)
+
+
+def xlsx_row(row: list[Any]) -> list[Any]:
+    """:func:`xlsx_cell` applied to every cell of a row."""
+    return [xlsx_cell(v) for v in row]

@@ -14,10 +14,11 @@ from openpyxl import Workbook
 from openpyxl.drawing.image import Image as XLImage
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 from sqlalchemy.orm import Session
 
 from beatmap.db import utcnow
-from beatmap.export.cells import neutralise, neutralise_row
+from beatmap.export.cells import neutralise_row, xlsx_cell, xlsx_row
 from beatmap.export.mapimage import render_beat_map
 from graph.rank import WEIGHTS
 
@@ -140,7 +141,7 @@ def _summary(ws, data, titles: list[str], reason: str | None) -> None:
     ws.append(["beatmap: where each beat's residents gather online"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(["exported", utcnow().strftime("%Y-%m-%d %H:%M UTC")])
-    ws.append(["reason given", neutralise(reason or "")])
+    ws.append(["reason given", xlsx_cell(reason or "")])
     weights = ", ".join(f"{k} {w:.2f}" for k, w in WEIGHTS.items())
     ws.append(["score", f"weighted sum of parts in [0, 1]: {weights}; see docs/ranking.md"])
     ws.append(["note", "venues, never people: no post text or author names are exported"])
@@ -153,11 +154,11 @@ def _summary(ws, data, titles: list[str], reason: str | None) -> None:
         top = item.rows[0] if item.rows else None
         counts = {s: sum(1 for r in item.rows if r["outreach_status"] == s)
                   for s in ("engaged", "approached", "declined")}
-        ws.append(neutralise_row([item.beat.name, item.beat.key, len(item.rows),
+        ws.append(xlsx_row([item.beat.name, item.beat.key, len(item.rows),
                                   top["name"] if top else "", top["score"] if top else None,
                                   counts["engaged"], counts["approached"], counts["declined"]]))
         cell = ws.cell(row=ws.max_row, column=1)
-        cell.hyperlink = f"#'{title}'!A1"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{title}'!A1")
         cell.font = Font(color="0563C1", underline="single")
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
     ws.auto_filter.ref = f"A{start}:{get_column_letter(len(headers))}{max(ws.max_row, start)}"
@@ -173,7 +174,7 @@ def _beat_sheet(ws, item) -> None:
         values = [cell_value(row, key) for _, key, _ in COLUMNS]
         if row.get("last_post_at"):
             values[[k for _, k, _ in COLUMNS].index("last_post_at")] = _date(row["last_post_at"])
-        ws.append(neutralise_row(values))
+        ws.append(xlsx_row(values))
         url_cell = ws.cell(row=ws.max_row, column=[k for _, k, _ in COLUMNS].index("url") + 1)
         if row.get("url", "").startswith(("http://", "https://")):
             url_cell.hyperlink = row["url"]
