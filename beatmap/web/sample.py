@@ -192,7 +192,7 @@ def _venue(rng: random.Random, i: int, now: datetime, beat_ids: list[int],
             "feedback": feedback,
             "reason": f"mentions {bplace} in {posts} posts this quarter; linked from "
                       f"{rng.randint(0, 5)} local venues{reason_extra}",
-            "evidence": {"places": [[bplace, posts], [place, 2]], "topics": [[t, 3] for t in topics],
+            "evidence": {"places": [[bplace, posts]] + ([[place, 2]] if place != bplace else []), "topics": [[t, 3] for t in topics],
                          "posts_90d": posts, "lat": blat + rng.uniform(-0.002, 0.002),
                          "lon": blon + rng.uniform(-0.002, 0.002)},
             "computed_at": now})
@@ -209,7 +209,7 @@ def _venue(rng: random.Random, i: int, now: datetime, beat_ids: list[int],
                                    "end": 30 + len(place), "place_id": pid, "postcode": None,
                                    "beat_id": home, "confidence": 0.9, "ambiguous": False})
         rows[PostTopic].append({"post_id": post_id, "topic": topics[k % 2], "count": 1})
-    if i % 7 == 0:
+    if rng.random() < 0.15:
         rows[Outreach].append({"id": stable_id("outreach", key), "venue_id": vid,
                                "beat_id": home, "user_id": None,
                                "status": rng.choice(("approached", "engaged", "declined")),

@@ -122,7 +122,8 @@ def _parse_date(text: str | None) -> date | None:
 def _back(venue: Venue, error: CurationError | None = None):
     if error is not None:
         flash(str(error), "error")
-    return redirect(url_for("venues.venue", venue_id=venue.id))
+    beat_key = request.form.get("from_beat") or None  # keep the way back to the beat
+    return redirect(url_for("venues.venue", venue_id=venue.id, beat=beat_key))
 
 
 @bp.route("/venues/<int:venue_id>/outreach", methods=["POST"])

@@ -6,7 +6,7 @@
   var source = document.getElementById("map-data");
   if (!holder || !source || typeof L === "undefined") { return; }
   var data = JSON.parse(source.textContent || "{}");
-  var map = L.map(holder, { scrollWheelZoom: false, attributionControl: true });
+  var map = L.map(holder, { scrollWheelZoom: false, attributionControl: true, zoomSnap: 0.25 });
   var tiles = holder.getAttribute("data-tiles");
   if (tiles) {
     L.tileLayer(tiles, { maxZoom: 19, attribution: "map tiles as configured" }).addTo(map);
@@ -25,9 +25,16 @@
     return "/beats/" + encodeURIComponent(key);
   }
 
+  var most = 0;
+  ((data.beats || {}).features || []).forEach(function (f) {
+    most = Math.max(most, (f.properties || {}).venues || 0);
+  });
   var beats = L.geoJSON(data.beats || { type: "FeatureCollection", features: [] }, {
-    style: function () {
-      return { color: "#1d4f91", weight: 2, fillColor: "#7fa7d9", fillOpacity: 0.25 };
+    style: function (feature) {
+      // On the overview, shade each beat by how many venues it has (darker = more).
+      var n = (feature.properties || {}).venues;
+      var share = n === undefined || !most ? 0.4 : n / most;
+      return { color: "#1d4f91", weight: 2, fillColor: "#2f6db5", fillOpacity: 0.08 + 0.42 * share };
     },
     onEachFeature: function (feature, layer) {
       var p = feature.properties || {};
