@@ -41,8 +41,14 @@ FEEDBACK_VALUES: dict[str | None, float] = {"engaged": 1.0, "approached": 0.6, "
 # person); enough to lift them above unreviewed peers, not above far better venues.
 IN_BOOST = 0.10
 # Multipliers that push poor first contacts down the list without hiding them.
-STATUS_FACTORS: dict[str, float] = {"dormant": 0.35, "gone": 0.15, "hijacked": 0.05,
+# Dormant is harsh on purpose: a venue silent for a year is a worse first contact than an
+# active city-wide forum that only sometimes talks about the beat.
+STATUS_FACTORS: dict[str, float] = {"dormant": 0.15, "gone": 0.1, "hijacked": 0.05,
                                     "duplicate": 0.5}
+# The parts other than locality count in proportion to locality up to this value: a big
+# city-wide forum's activity and links say little about one beat it rarely mentions. 0.3 is
+# about what a venue with a third of its evidence in the beat reaches.
+LOCALITY_GATE = 0.3
 # A venue that declined contact stays listed (the note may matter) but falls well down.
 DECLINED_FACTOR = 0.6
 # A venue whose newest post is older than this is flagged dormant even if the crawler has not
@@ -105,14 +111,20 @@ def combine(values: dict[str, float], *, state: str, flags: list[str],
             outreach: str | None = None) -> float:
     """The score from its parts, curation and flags.
 
-    >>> combine({"locality": 1, "activity": 1, "reach": 1, "topical": 1, "feedback": 1},
-    ...         state="candidate", flags=[])
+    ``WEIGHTS["locality"] * locality + min(1, locality / LOCALITY_GATE) * Σ WEIGHTS[p] * p``
+    over the other parts, plus ``IN_BOOST`` when curated in, times the status factors.
+
+    >>> top = {"locality": 1, "activity": 1, "reach": 1, "topical": 1, "feedback": 1}
+    >>> combine(top, state="candidate", flags=[])
     1.0
-    >>> combine({"locality": 1, "activity": 1, "reach": 1, "topical": 1, "feedback": 1},
-    ...         state="candidate", flags=["dormant"])
-    0.35
+    >>> combine(top, state="candidate", flags=["dormant"])
+    0.15
+    >>> combine(dict(top, locality=0.06), state="candidate", flags=[])  # .35*.06 + .2*.65
+    0.151
     """
-    score = sum(WEIGHTS[k] * values[k] for k in WEIGHTS)
+    gate = min(1.0, values["locality"] / LOCALITY_GATE)
+    score = WEIGHTS["locality"] * values["locality"] + gate * sum(
+        WEIGHTS[k] * values[k] for k in WEIGHTS if k != "locality")
     if state == "in":
         score += IN_BOOST
     score = min(1.0, score)

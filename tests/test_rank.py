@@ -75,6 +75,9 @@ def test_weights_sum_to_one_and_combine():
     assert combine(half, state="in", flags=[]) == pytest.approx(0.6)
     assert combine(half, state="candidate", flags=["hijacked"]) == pytest.approx(0.025)
     assert combine(half, state="candidate", flags=["known-only", "sensitive"]) == 0.5
+    # Below LOCALITY_GATE (0.3) the other parts count in proportion: .35*.15 + .5*.65*.5
+    assert combine(dict(half, locality=0.15), state="candidate", flags=[]) == pytest.approx(0.215)
+    assert combine(half, state="candidate", flags=[], outreach="declined") == pytest.approx(0.3)
 
 
 def test_small_world_order_and_rules(engine):
@@ -133,7 +136,7 @@ def test_rank_replaces_rows_and_respects_curation_and_feedback(engine):
     assert rows[0]["name"] == "Elm Grove Blog"  # engaged beats declined here
     # Curated "in" lifts the score by IN_BOOST before the dormant factor.
     assert after["Old Hanover News"]["score"] == pytest.approx(
-        before["Old Hanover News"]["score"] + 0.10 * 0.35, abs=1e-3)
+        before["Old Hanover News"]["score"] + 0.10 * 0.15, abs=1e-3)
     assert "curated in" in after["Old Hanover News"]["reason"]
 
 

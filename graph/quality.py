@@ -1,0 +1,105 @@
+"""Ranking quality against a ground truth (the sample web's ``ground_truth.json``).
+
+Gains come from the truth's per-venue beat weights: a live venue that serves a beat with
+weight w has gain w for that beat; dormant, spam, hijacked, distractor, duplicate and
+sensitive venues have none (sensitive ones are hidden from default lists, so the ideal list
+leaves them out too). nDCG@k uses linear gains and the usual log2 discount, and the ideal
+ranking is built from *every* venue of the truth, so venues the crawl never found count
+against the score.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from beatmap.models import Beat
+from graph.queries import beat_ranking
+
+BAD_TRUTH_STATUSES = frozenset({"dormant", "spam", "hijacked", "gone"})
+
+
+def url_key(url: str) -> str:
+    """A URL reduced to what identifies a venue in both the truth and the database.
+
+    >>> url_key("HTTPS://Hanover-RA.example/forum/"), url_key("http://x.example")
+    ('hanover-ra.example/forum', 'x.example')
+    """
+    text = url.strip().lower()
+    for prefix in ("https://", "http://"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text.rstrip("/")
+
+
+def dcg(gains: list[float]) -> float:
+    """Discounted cumulative gain with linear gains.
+
+    >>> round(dcg([1.0, 1.0, 0.0]), 4)
+    1.6309
+    """
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def ndcg_at_k(ranked_gains: list[float], all_gains: list[float], k: int = 10) -> float:
+    """nDCG@k of a ranking (gains in ranked order) against the ideal order of ``all_gains``.
+
+    >>> ndcg_at_k([1, 1, 0.5], [1, 1, 0.5])
+    1.0
+    >>> round(ndcg_at_k([0.5, 1, 1], [1, 1, 0.5]), 4)
+    0.8671
+    >>> ndcg_at_k([], [])
+    1.0
+    """
+    ideal = dcg(sorted(all_gains, reverse=True)[:k])
+    if ideal == 0:
+        return 1.0
+    return dcg(list(ranked_gains[:k])) / ideal
+
+
+def truth_gain(venue: dict[str, Any], beat_key: str) -> float:
+    """The gain of a truth venue for a beat (0 for venues a sergeant should not approach)."""
+    if (venue.get("status") in BAD_TRUTH_STATUSES or venue.get("distractor")
+            or venue.get("duplicate_of") or venue.get("sensitive")):
+        return 0.0
+    return float((venue.get("beats") or {}).get(beat_key, 0.0))
+
+
+@dataclass
+class QualityReport:
+    mean_ndcg: float = 0.0
+    per_beat: dict[str, float] = field(default_factory=dict)
+    dormant_in_top5: list[tuple[str, str]] = field(default_factory=list)
+    distractor_in_top10: list[tuple[str, str]] = field(default_factory=list)
+    unmatched: int = 0
+
+
+def evaluate(session: Session, truth: dict[str, Any], *, k: int = 10) -> QualityReport:
+    """Score the stored ranking of every beat named in the truth against it."""
+    venues = truth["venues"]
+    by_key = {url_key(v["url"]): v for v in venues if v.get("url")}
+    beat_keys = {b for v in venues for b in (v.get("beats") or {})}
+    report = QualityReport()
+    for beat in session.scalars(select(Beat).where(Beat.key.in_(sorted(beat_keys)))):
+        rows = beat_ranking(session, beat)
+        ranked = []
+        for i, row in enumerate(rows):
+            tv = by_key.get(url_key(row["url"])) or by_key.get(url_key(row["venue_key"]))
+            if tv is None:
+                report.unmatched += 1
+                ranked.append(0.0)
+                continue
+            ranked.append(truth_gain(tv, beat.key))
+            if i < 5 and tv.get("status") == "dormant":
+                report.dormant_in_top5.append((beat.key, row["name"]))
+            if i < 10 and tv.get("distractor"):
+                report.distractor_in_top10.append((beat.key, row["name"]))
+        ideal = [truth_gain(v, beat.key) for v in venues]
+        report.per_beat[beat.key] = round(ndcg_at_k(ranked, ideal, k), 4)
+    if report.per_beat:
+        report.mean_ndcg = round(sum(report.per_beat.values()) / len(report.per_beat), 4)
+    return report
