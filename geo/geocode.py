@@ -20,6 +20,7 @@ from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim
 from geopy.geocoders import options as geopy_options
+from sqlalchemy import null
 from sqlalchemy.orm import Session
 
 from beatmap.config import Config
@@ -152,7 +153,8 @@ class Geocoder:
         if row is None:
             row = GeocodeCache(query=key, provider=self.provider)
             session.add(row)
-        row.response, row.fetched_at = raw, utcnow()
+        # A miss is stored as SQL NULL (not JSON 'null') so "no answer" is queryable.
+        row.response, row.fetched_at = (raw if raw is not None else null()), utcnow()
         session.flush()
         return self._result(query, raw, cached=False)
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from beatmap.db import make_engine, session_scope
 from beatmap.ids import stable_id
 from beatmap.models import Beat, BeatTopic, Seed
-from geo.police import PoliceAPI, PoliceAPIError, fetch_force, priority_topic, load_categories
+from geo.police import PoliceAPI, PoliceAPIError, fetch_force, load_categories, priority_topic
 from geo.types import GeoDataError
 
 FIX = Path(__file__).parent / "fixtures" / "policeuk"
