@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,7 +95,7 @@ def beats_fetch(ctx: click.Context, force_id: str, limit: int | None, hoods: tup
     config = get_config(ctx)
     api = PoliceAPI(config.police_api_url, user_agent=_user_agent(config))
     with _session(ctx) as session:
-        with click.progressbar(length=1, label="neighbourhoods", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=1, label="neighbourhoods", file=sys.stderr) as bar:
             def progress(done: int, total: int) -> None:
                 bar.length = total
                 bar.update(done - bar.pos)
