@@ -21,6 +21,7 @@ from crawler.adapters.dates import parse_date
 from crawler.adapters.markup import (
     absolute,
     feed_links,
+    first_match,
     is_home,
     jsonld_article,
     meta,
@@ -79,16 +80,16 @@ class BlogAdapter(Adapter):
 
     def single_post(self, sel: Selector, url: str) -> PostItem | None:
         s = self.selectors
-        article = sel.css(s.article)
+        article = first_match(sel, s.article)
         scope = article[0] if article else sel
-        body = scope.css(s.body)
+        body = first_match(scope, s.body)
         if not body:
             return None
         drop = {d.root for d in body.css(s.drop)} if s.drop else set()
         ld = jsonld_article(sel)
-        title = scope.css(s.title)
-        author = scope.css(s.author) if s.author else []
-        category = scope.css(s.category) if s.category else []
+        title = first_match(scope, s.title)
+        author = first_match(scope, s.author) if s.author else []
+        category = first_match(scope, s.category) if s.category else []
         canonical = absolute(url, sel.css('link[rel="canonical"]::attr(href)').get()) or url
         return PostItem(
             url=canonical,
@@ -102,7 +103,12 @@ class BlogAdapter(Adapter):
             board=one_line(text_of(category[0])) or None if category else None)
 
     def date_of(self, scope: Selector, page: Selector) -> datetime | None:
-        for node in scope.css(self.selectors.date)[:3]:
+        # The meta tag carries the full timestamp; themes often print only the day.
+        when = parse_date(meta(page, "article:published_time", "og:published_time",
+                               "datePublished"))
+        if when:
+            return when
+        for node in first_match(scope, self.selectors.date)[:3]:
             for attr in ("datetime", "content", "title"):
                 when = parse_date(node.attrib.get(attr))
                 if when:
@@ -110,8 +116,7 @@ class BlogAdapter(Adapter):
             when = parse_date(one_line(text_of(node)))
             if when:
                 return when
-        return parse_date(meta(page, "article:published_time", "og:published_time",
-                               "datePublished"))
+        return None
 
     def post_id(self, sel: Selector) -> str | None:
         for query, attr, pattern in self.id_sources:

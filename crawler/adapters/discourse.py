@@ -39,6 +39,9 @@ SELECTORS = ForumSelectors(
     next_page="a[rel='next']",
 )
 MARKERS = (b'name="discourse_', b"data-discourse-setup", b"discourse-cdn", b"discourse_theme_id")
+# Quoted earlier posts and @mentions (people's handles) stay out of a post's text.
+DROP_XPATH = (".//aside[contains(@class, 'quote')]"
+              " | .//a[contains(concat(' ', normalize-space(@class), ' '), ' mention ')]")
 _TOPIC = re.compile(r"/t/(?:[^/]+/)?(\d+)(?:/(\d+))?")
 # Discourse's topic JSON holds 20 posts per page (its chunk size).
 TOPIC_CHUNK = 20
@@ -59,7 +62,8 @@ class DiscourseAdapter(ForumAdapter):
         if not path.endswith(".json"):
             return False
         head = response.body[:4096]
-        return any(k in head for k in (b'"topic_list"', b'"post_stream"', b'"category_list"'))
+        return any(k in head for k in (b'"topic_list"', b'"post_stream"', b'"category_list"',
+                                        b'{"about":'))
 
     def entry_points(self, home_url: str) -> list[str]:
         paths = ("latest.json", "categories.json", "about.json")
@@ -97,7 +101,7 @@ class DiscourseAdapter(ForumAdapter):
             url = absolute(response.url, f"/t/{as_str(item.get('topic_slug')) or slug}/{tid}/{number}")
             cooked = as_str(item.get("cooked"))
             result.posts.append(PostItem(
-                url=url or response.url, text=fragment_text(cooked), title=title,
+                url=url or response.url, text=fragment_text(cooked, DROP_XPATH), title=title,
                 published_at=parse_date(as_str(item.get("created_at"))),
                 author=as_str(item.get("username")), external_id=f"{tid}/{number}",
                 thread=title))

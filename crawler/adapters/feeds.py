@@ -108,7 +108,8 @@ def entry_post(entry: Any, base_url: str, *, board: str | None = None,
         when = parse_date(entry.get("published") or entry.get("updated"))
     return PostItem(
         url=url, text=text, title=one_line(entry.get("title"), 500) or None, published_at=when,
-        author=one_line(entry.get("author"), 200) or None,
+        author=one_line((entry.get("author_detail") or {}).get("name") or entry.get("author"),
+                        200) or None,
         external_id=entry_id(entry) if entry_id else None,
         thread=thread_of(entry) if thread_of else None, board=board)
 

@@ -26,6 +26,7 @@ from crawler.adapters.markup import (
     counts_from_text,
     description,
     feed_links,
+    first_match,
     is_home,
     one_line,
     page_links,
@@ -97,7 +98,7 @@ class ForumAdapter(Adapter):
         title = self.thread_title(sel)
         board = self.board_name(sel, title)
         now = self.page_time(response)
-        for node in sel.css(s.post):
+        for node in innermost(sel.css(s.post)):
             post = self.post_from(node, response.url, title, board, now)
             if post is not None:
                 result.posts.append(post)
@@ -118,7 +119,7 @@ class ForumAdapter(Adapter):
     # -- pieces a site or engine may override ---------------------------------------------
 
     def thread_title(self, sel: Selector) -> str | None:
-        node = sel.css(self.selectors.thread_title)
+        node = first_match(sel, self.selectors.thread_title)
         title = one_line(text_of(node[0]), 500) if node else ""
         if title and self.title_noise is not None:
             title = one_line(self.title_noise.sub(" ", title))
@@ -131,31 +132,31 @@ class ForumAdapter(Adapter):
         if crumbs:
             return crumbs[-1]
         if s.board_title:
-            node = sel.css(s.board_title)
+            node = first_match(sel, s.board_title)
             return one_line(text_of(node[0])) or None if node else None
         return None
 
     def post_from(self, node: Selector, page_url: str, title: str | None, board: str | None,
                   now: datetime | None) -> PostItem | None:
         s = self.selectors
-        body = node.css(s.body)
+        body = first_match(node, s.body)
         if not body:
             return None
         quotes = {q.root for q in body.css(s.quote)} if s.quote else set()
         quotes.discard(body[0].root)  # vBulletin's body is itself a <blockquote>
         text = text_of(body[0], quotes)
         ident = self.post_id(node) or self.post_id(body[0])
-        link = node.css(s.permalink) if s.permalink else []
+        link = first_match(node, s.permalink) if s.permalink else []
         url = absolute(page_url, link[0].attrib.get("href")) if link else None
         if url is None or urldefrag(url)[0] == urldefrag(page_url)[0]:
             anchor = node.attrib.get("id")
             url = f"{urldefrag(page_url)[0]}#{anchor}" if anchor else page_url
         author = node.attrib.get(self.author_attr) if self.author_attr else None
         if not author:
-            found = node.css(s.author)
+            found = first_match(node, s.author)
             author = one_line(text_of(found[0])) if found else None
         return PostItem(url=url, text=text, title=title,
-                        published_at=self.date_of(node.css(s.date), now),
+                        published_at=self.date_of(first_match(node, s.date), now),
                         author=author or None,
                         external_id=ident, thread=title, board=board)
 
@@ -218,3 +219,16 @@ def stats_text(node: Selector) -> str:
         dd = dt.xpath("following-sibling::dd[1]")
         pairs.append(f"{one_line(text_of(dt))}: {one_line(text_of(dd[0])) if dd else ''}")
     return "\n".join(pairs)
+
+
+def innermost(nodes: list[Selector]) -> list[Selector]:
+    """Drop matches that merely wrap other matches (a thread-wide microdata wrapper)."""
+    roots = {n.root for n in nodes}
+    wrappers = set()
+    for node in nodes:
+        parent = node.root.getparent()
+        while parent is not None:
+            if parent in roots:
+                wrappers.add(parent)
+            parent = parent.getparent()
+    return [n for n in nodes if n.root not in wrappers]

@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
-from parsel import Selector
+from parsel import Selector, SelectorList
 from scrapy.http import Response, TextResponse
 
 from crawler.adapters.base import LinkItem, ParseResult, VenueInfo, same_site
@@ -33,6 +33,10 @@ SOCIAL_DOMAINS = ("facebook.com", "fb.com", "fb.me", "instagram.com", "x.com", "
                   "meetup.com", "linkedin.com", "tiktok.com", "threads.net", "bsky.app",
                   "flickr.com", "reddit.com")
 MAX_SOCIAL = 20
+SHARE_LINK = re.compile(
+    r"/sharer(?:/sharer)?\.php|/share(?:Article|\.php)?(?:[/?]|$)|/intent/(?:tweet|post)|"
+    r"/dialog/(?:share|feed)|api\.whatsapp\.com/send|wa\.me/\?text=|/pin/create/|"
+    r"reddit\.com/submit|t\.me/share/", re.I)
 CONTACT_WORDS = re.compile(r"\bcontact\b|get[ -]in[ -]touch|contact[-_ ]?us|/contact", re.I)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 # "info [at] group [dot] org" and "info (at) group.org" written to dodge harvesters.
@@ -85,24 +89,26 @@ def node_text(node: object, skip: frozenset | set | None = None) -> str:
         return ""
     skip = skip or set()
     out: list[str] = []
-    walker = etree.iterwalk(node, events=("start", "end"))
-    for event, el in walker:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if event == "start":
-            if not tag or tag.lower() in DROP_TAGS or el in skip:
-                if el is not node and el.tail:
-                    out.append(el.tail)
-                walker.skip_subtree()
-                continue
-            if tag.lower() in BLOCK_TAGS:
-                out.append("\n")
-            if el.text:
-                out.append(el.text)
-        else:
-            if tag.lower() in BLOCK_TAGS:
+    stack: list[tuple[etree._Element, bool]] = [(node, False)]
+    while stack:
+        el, closing = stack.pop()
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if closing:
+            if tag in BLOCK_TAGS:
                 out.append("\n")
             if el is not node and el.tail:
                 out.append(el.tail)
+            continue
+        if not tag or tag in DROP_TAGS or el in skip:  # comments, scripts, skipped parts
+            if el is not node and el.tail:
+                out.append(el.tail)
+            continue
+        if tag in BLOCK_TAGS:
+            out.append("\n")
+        if el.text:
+            out.append(el.text)
+        stack.append((el, True))
+        stack.extend((child, False) for child in reversed(el))
     return tidy("".join(out))
 
 
@@ -130,13 +136,16 @@ def fragment_root(html: str | None) -> etree._Element | None:
         return None
 
 
-def fragment_text(html: str | None) -> str:
-    """Readable text of an HTML fragment.
+def fragment_text(html: str | None, drop: str | None = None) -> str:
+    """Readable text of an HTML fragment, leaving out elements matching XPath ``drop``.
 
     >>> fragment_text("<p>Meeting at <a href='/x'>St Luke's</a></p><p>7pm</p>")
     "Meeting at St Luke's\\n7pm"
     """
-    return node_text(fragment_root(html))
+    root = fragment_root(html)
+    if root is None:
+        return ""
+    return node_text(root, set(root.xpath(drop)) if drop else None)
 
 
 def first(sel: Selector, query: str, default: str | None = None) -> str | None:
@@ -166,6 +175,15 @@ def absolute(base_url: str, href: str | None) -> str | None:
     return url.split("#", 1)[0] if "#" in url else url
 
 
+def is_share_link(url: str) -> bool:
+    """Share buttons ('post this to Facebook') point at the platform, not at a community.
+
+    >>> is_share_link("https://www.facebook.com/sharer/sharer.php?u=x"), is_share_link("https://x.com/intent/tweet?text=a")
+    (True, True)
+    """
+    return bool(SHARE_LINK.search(url))
+
+
 def links_in(node: etree._Element | None, base_url: str) -> list[LinkItem]:
     """Every http(s) link under ``node`` with its anchor text and surrounding context."""
     if node is None:
@@ -173,7 +191,7 @@ def links_in(node: etree._Element | None, base_url: str) -> list[LinkItem]:
     items: list[LinkItem] = []
     for a in node.iter("a", "area"):
         url = absolute(base_url, a.get("href"))
-        if url is None:
+        if url is None or is_share_link(url):
             continue
         anchor = one_line(node_text(a)) or one_line(a.get("title")) or _img_alt(a)
         items.append(LinkItem(url=url, anchor_text=anchor, context=_context(a, anchor)))
@@ -195,7 +213,8 @@ def _context(a: etree._Element, anchor: str) -> str:
         if isinstance(node.tag, str) and node.tag.lower() in ("li", "tr", "p", "dd", "td",
                                                                 "article", "section"):
             text = one_line(node_text(node), MAX_CONTEXT_CHARS)
-            return "" if text == anchor else text
+            if text != anchor:  # a cell holding only the link: its row says more
+                return text
         node = node.getparent()
         hops += 1
     return ""
@@ -309,7 +328,7 @@ def contact_info(sel: Selector, base_url: str, exclude: str | None = None,
                 contact["email"] = email.lower()
             continue
         url = absolute(base_url, href)
-        if url is None:
+        if url is None or is_share_link(url):
             continue
         if _is_social(url):
             if url not in social:
@@ -469,3 +488,19 @@ def jsonld_article(sel: Selector) -> dict:
                 "datePublished": item.get("datePublished"),
                 "author": name if isinstance(name, str) else None}
     return {}
+
+
+_TOP_COMMA = re.compile(r",\s*(?![^\[]*\])")
+
+
+def first_match(sel: Selector, query: str) -> SelectorList:
+    """Matches of the first alternative in a comma list that matches anything.
+
+    CSS unions return document order; selector lists here are written most specific first,
+    and that order should win (a theme's ``span.threadtitle`` over the ``h1`` around it).
+    """
+    for part in _TOP_COMMA.split(query):
+        found = sel.css(part.strip()) if part.strip() else SelectorList()
+        if found:
+            return found
+    return SelectorList()

@@ -21,6 +21,8 @@ MARKERS = (b'<div id="mastodon"', b"<div id='mastodon'", b'id="mastodon"', b"mas
 _TAG_PATH = re.compile(r"^/tags/([^/?#]+)")
 _ACCOUNT_PATH = re.compile(r"^/@([A-Za-z0-9_]{1,30})/?$")
 _TAG_API = re.compile(r"/api/v1/timelines/tag/([^/?#]+)")
+MENTION_XPATH = (".//a[contains(concat(' ', normalize-space(@class), ' '), ' mention ')"
+                 " and not(contains(@class, 'hashtag'))]")
 _LINK_NEXT = re.compile(r"<([^>]+)>\s*;\s*rel=\"?next\"?")
 
 
@@ -75,7 +77,9 @@ class MastodonAdapter(Adapter):
         if url is None:
             return
         root = fragment_root(as_str(status.get("content")))
-        text = node_text(root)
+        # @mentions are people's handles; hashtags (class "mention hashtag") are kept.
+        mentions = set(root.xpath(MENTION_XPATH)) if root is not None else set()
+        text = node_text(root, mentions)
         warning = as_str(status.get("spoiler_text"))
         result.posts.append(PostItem(
             url=url, text=text, title=warning or None,

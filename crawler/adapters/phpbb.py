@@ -30,6 +30,7 @@ SELECTORS = ForumSelectors(
 )
 MARKERS = (b'<body id="phpbb"', b"<body id='phpbb'", b'id="phpbb"', b"phpbb_")
 _POST_ID = re.compile(r"[?&#]p=?(\d+)")
+_FEED_FOOTER = re.compile(r"\s*Statistics: Posted by .*$", re.S)
 _FEED_TITLE = re.compile(r"^.*?\s[•\u2022]\s")
 
 
@@ -52,6 +53,9 @@ class PhpbbAdapter(ForumAdapter):
     def parse_feed(self, response: Response, result: ParseResult) -> None:
         parse_feed(response, result, entry_id=_entry_id, thread_of=_entry_thread,
                    board_of=first_category)
+        for post in result.posts:
+            # phpBB appends "Statistics: Posted by <name> — <date>": a handle, not the post.
+            post.text = _FEED_FOOTER.sub("", post.text).strip()
         result.venue = None  # the feed header names the board, the home page says it better
 
 

@@ -19,6 +19,8 @@ LIMIT = 100
 # Markdown links in self-text ([text](url)) and bare URLs.
 _MD_LINK = re.compile(r"\[([^\]]{0,200})\]\((https?://[^)\s]+)\)")
 _BARE_URL = re.compile(r"(?<![(\[])https?://[^\s)\]>]+")
+_MD_MARKS = re.compile(r"\*\*|__|~~|>!|!<|^#{1,6}\s*|^>\s?", re.M)
+_USER_MENTION = re.compile(r"(?<![\w/])/?u/[A-Za-z0-9_-]{3,20}\b")
 # Authors Reddit writes when there is no person behind a post any more.
 NO_AUTHOR = frozenset({"[deleted]", "[removed]", ""})
 
@@ -147,8 +149,12 @@ def _about(data: Any) -> VenueInfo | None:
 
 
 def _markdown_text(text: str) -> str:
-    """Self-text is Markdown: keep link words, drop the URL noise the tagger cannot use."""
-    return _MD_LINK.sub(lambda m: m.group(1), text).replace("&amp;", "&").strip()
+    """Self-text is Markdown: keep link words and plain text; drop emphasis marks and
+    u/ mentions (people's handles)."""
+    text = _MD_LINK.sub(lambda m: m.group(1), text)
+    text = _MD_MARKS.sub("", text)
+    text = _USER_MENTION.sub("", text)
+    return text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").strip()
 
 
 def _links(markdown: str, html: str | None, base_url: str) -> list[LinkItem]:

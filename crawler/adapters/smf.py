@@ -17,7 +17,7 @@ SELECTORS = ForumSelectors(
     body="div.inner",
     author=".poster h4 a, .poster h4",
     date=".keyinfo .smalltext, .postinfo a.smalltext, .postinfo .smalltext",
-    permalink=".keyinfo h5 a, .subject_title a, .postinfo a.smalltext",
+    permalink=".postinfo a.smalltext, .keyinfo h5 a",
     quote="blockquote, .quoteheader, .quotefooter",
     thread_title="#top_subject, #forumposts .cat_bar h3",
     breadcrumb=".navigate_section li a",
@@ -46,7 +46,8 @@ class SmfAdapter(ForumAdapter):
     feed_paths: ClassVar[tuple[str, ...]] = ("index.php?action=.xml;type=rss2",)
 
     def detect(self, response: Response) -> bool:
-        return has_marker(response, *MARKERS)
+        # SMF's feeds have no generator element; their URL is the marker.
+        return has_marker(response, *MARKERS) or "action=.xml" in response.url
 
     def parse_feed(self, response: Response, result: ParseResult) -> None:
         parse_feed(response, result, entry_id=_entry_id)
