@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -185,8 +185,9 @@ def record_links(session: Session, src_venue_id: int, page_url: str,
         index_elements=["src_venue_id", "dst_venue_id"],
         set_={"count": table.c.count + stmt.excluded.count,
               "last_seen_at": stmt.excluded.last_seen_at,
-              "anchor_text": stmt.excluded.anchor_text,
-              "example_url": stmt.excluded.example_url})
+              # The first sample stays: evidence shown to people should not flicker.
+              "anchor_text": func.coalesce(table.c.anchor_text, stmt.excluded.anchor_text),
+              "example_url": func.coalesce(table.c.example_url, stmt.excluded.example_url)})
     session.execute(stmt)
 
 

@@ -38,6 +38,16 @@ class BlockedByDNS(DNSLookupError):
     """The name resolves to a non-global address."""
 
 
+# Twisted turns any resolver error into a generic "no results" failure, losing the reason;
+# names refused here are remembered so the middlewares can report them as SSRF refusals.
+_BLOCKED: dict[str, str] = {}
+
+
+def blocked_reason(host: str) -> str | None:
+    """Why the guarded resolver refused ``host`` in this process, or None."""
+    return _BLOCKED.get(host.lower().rstrip("."))
+
+
 @implementer(IResolverSimple)
 class GuardedResolver(ThreadedResolver):
     def __init__(self, reactor, allow: frozenset[str], stats=None):
@@ -77,6 +87,7 @@ class GuardedResolver(ThreadedResolver):
         try:
             check_answers(name, answers, self.allow)
         except BlockedAddress as exc:
+            _BLOCKED[name.lower().rstrip(".")] = str(exc)
             if self.stats is not None:
                 self.stats.inc_value("fetch/blocked/ssrf_dns")
             logger.warning("SSRF guard refused %s: %s", name, exc)

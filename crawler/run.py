@@ -154,7 +154,7 @@ def _queue_seeds(session, urls: list[str], run_id: int) -> None:
     if fps:
         session.execute(update(LedgerEntry)
                         .where(LedgerEntry.url_fp.in_(fps),
-                               LedgerEntry.state.in_(("done", "failed", "skipped")))
+                               LedgerEntry.state.in_(("done", "failed", "skipped", "blocked")))
                         .values(state="queued", next_fetch_at=None))
 
 

@@ -26,10 +26,13 @@ class PoliteThrottle(AutoThrottle):
     def _floor(self, host: str, delay: float) -> None:
         self.floors[host] = max(delay, self.floors.get(host, 0.0))
         downloader = self.crawler.engine.downloader
-        downloader.per_slot_settings.setdefault(host, {})["delay"] = self.floors[host]
+        # No random jitter on a host that stated its delay: jitter would go below it.
+        downloader.per_slot_settings.setdefault(host, {}).update(delay=self.floors[host],
+                                                                 jitter=0.0)
         slot = downloader.slots.get(host)
         if slot is not None:
             slot.delay = max(slot.delay, self.floors[host])
+            slot.jitter = 0.0
         logger.info("honouring a delay of %.1fs for %s", self.floors[host], host)
 
     def _adjust_delay(self, slot, latency, response) -> None:

@@ -195,7 +195,8 @@ def venue_key(url: str) -> VenueRef:
     # A non-default port is part of the site (loopback test servers share one address).
     port = f":{parts.port}" if parts.port else ""
     site = site_host(host) + port
-    return VenueRef(site, _blog_platform(host), True, None, f"{parts.scheme}://{host}{port}/")
+    url_host = f"[{host}]" if ":" in host else host  # IPv6 literals keep their brackets
+    return VenueRef(site, _blog_platform(host), True, None, f"{parts.scheme}://{url_host}{port}/")
 
 
 def _blog_platform(host: str) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 Answer = tuple[int, dict[str, str], bytes]
-Route = Answer | Callable[[], Answer]
+Route = Answer | Callable[[dict[str, str]], Answer]  # callables get the request headers
 
 
 def html(body: str, title: str = "page", status: int = 200) -> Answer:
@@ -35,6 +36,7 @@ class MiniWeb:
     def __init__(self, sites: dict[str, dict[str, Route]]):
         self.sites = sites
         self.log: list[tuple[str, str]] = []
+        self.stamps: list[tuple[str, str, float, dict[str, str]]] = []
         self._lock = threading.Lock()
         web = self
 
@@ -53,9 +55,11 @@ class MiniWeb:
                 else:
                     host = (self.headers.get("Host") or "").lower()
                     path = target
+                headers_in = {k.lower(): v for k, v in self.headers.items()}
                 with web._lock:
                     web.log.append((host, path))
-                status, headers, body = web.answer(host, path)
+                    web.stamps.append((host, path, time.monotonic(), headers_in))
+                status, headers, body = web.answer(host, path, headers_in)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -69,7 +73,7 @@ class MiniWeb:
         self.proxy_url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def answer(self, host: str, path: str) -> Answer:
+    def answer(self, host: str, path: str, headers: dict[str, str]) -> Answer:
         site = self.sites.get(host)
         if site is None:
             return 502, {"Content-Type": "text/plain"}, b"unknown host"
@@ -78,7 +82,7 @@ class MiniWeb:
             if path == "/robots.txt":
                 return 404, {"Content-Type": "text/plain"}, b"no robots"
             return 404, {"Content-Type": "text/html"}, b"<html>not found</html>"
-        return route() if callable(route) else route
+        return route(headers) if callable(route) else route
 
     def requested(self, host: str) -> list[str]:
         return [p for h, p in self.log if h == host]

@@ -19,7 +19,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http.request import NO_CALLBACK
 
-from crawler.errors import RobotsDisallowed, RobotsUnavailable
+from crawler.errors import RobotsDisallowed, RobotsUnavailable, SsrfRefused
+from crawler.resolver import blocked_reason
 from crawler.signals import host_delay_floor
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ ROBOTS_MAX_BYTES = 500 * 1024
 ROBOTS_ERROR_TTL = 600.0  # seconds before a failed robots.txt is fetched again
 ROBOTS_TTL = 24 * 3600.0  # RFC 9309 suggests caching for up to 24 hours
 NO_RULES_STATUSES = (404, 410)
+SSRF_PREFIX = "ssrf: "
 
 
 class _Rules:
@@ -64,6 +66,8 @@ class RobotsFailClosedMiddleware:
         parts = urlsplit(request.url)
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = await self._rules_for(origin, request)
+        if rules.error is not None and rules.error.startswith(SSRF_PREFIX):
+            raise SsrfRefused(rules.error)
         if rules.error is not None:
             self.stats.inc_value("robots/refused_unavailable")
             raise RobotsUnavailable(f"robots.txt of {origin} unavailable ({rules.error})")
@@ -102,6 +106,11 @@ class RobotsFailClosedMiddleware:
         try:
             response = await self.crawler.engine.download_async(robots)
         except Exception as exc:  # timeouts, refused connections, SSRF refusals …
+            refused = blocked_reason(urlsplit(origin).hostname or "")
+            if refused is not None:  # a private DNS answer: an SSRF refusal, not a robots error
+                self.stats.inc_value("fetch/blocked/ssrf_dns")
+                return _Rules(None, f"{SSRF_PREFIX}{refused}",
+                              time.monotonic() + ROBOTS_ERROR_TTL)
             return self._error(origin, f"{type(exc).__name__}: {exc}")
         status = response.status
         if status in NO_RULES_STATUSES:

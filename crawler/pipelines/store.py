@@ -193,6 +193,7 @@ class StorePipeline:
                         "content_hash", "etag", "last_modified", "title", "fetched_at",
                         "run_id"])
         post_ids: list[int] = []
+        self._record_redirect_target(session, item, venue, now)
         if not unchanged:
             post_ids = self._store_posts(session, item, venue, page_id, now)
             self._update_venue_info(session, item, venue)
@@ -208,6 +209,21 @@ class StorePipeline:
         if item.parse_error:
             self.stats.inc_value("store/parse_errors")
         return post_ids
+
+    def _record_redirect_target(self, session: Session, item: PageItem, venue: VenueState,
+                                now: datetime) -> None:
+        """The URL a redirect ended at was fetched too: mark it done so it is not queued."""
+        try:
+            final = canonicalize(item.final_url)
+        except URLError:
+            return
+        if final == item.url:
+            return
+        fp = url_fp(final)
+        self.queued.add(fp)
+        ledger.enqueue(session, [ledger.entry_row(final, fp, host_of(final), venue_id=venue.id,
+                                                  depth=venue.depth, priority=item.priority,
+                                                  run_id=self.run_id, state="done", now=now)])
 
     def _page_venue(self, session: Session, item: PageItem) -> VenueState:
         """The venue of the page; a redirect to another venue's key records an alias."""

@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -28,7 +29,7 @@ from crawler.adapters.base import Adapter, ParseResult
 from crawler.errors import Refused
 from crawler.items import FetchFailure, PageItem
 from crawler.ledger import LEASE_RENEW_SECONDS, Lease, Ledger, make_owner
-from crawler.resolver import BlockedByDNS
+from crawler.resolver import BlockedByDNS, blocked_reason
 from crawler.urls import URLError, canonicalize
 from crawler.venues import venue_key
 
@@ -228,13 +229,16 @@ class CommunitySpider(scrapy.Spider):
         state, retry_after, status = "failed", None, None
         if isinstance(exc, Refused):
             state, retry_after = exc.state, exc.retry_after
-        elif isinstance(exc, BlockedByDNS):
+        elif isinstance(exc, BlockedByDNS) or blocked_reason(urlsplit(request.url).hostname
+                                                            or "") is not None:
             state = "blocked"
             self.crawler.stats.inc_value("fetch/blocked/ssrf_dns")
         response = getattr(exc, "response", None)
         if response is not None:
             status = response.status
         error = f"{type(exc).__name__}: {exc}"[:500]
+        if "maxsize" in error.lower() or "max size" in error.lower():
+            self.crawler.stats.inc_value("fetch/too_large")
         self.crawler.stats.inc_value(f"fetch/error/{type(exc).__name__}")
         yield FetchFailure(url=lease.url, url_fp=lease.url_fp, venue_id=lease.venue_id,
                            state=state, error=error, http_status=status,
