@@ -8,15 +8,16 @@ from configuration alone.
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from spacy.attrs import SHAPE
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from geo.postcodes import parse_postcode
 from nlp.patterns import load_patterns
 from nlp.rules import TopicDef, name_rules, read_jsonl
 
@@ -27,13 +28,26 @@ POSTCODE_LABEL = "POSTCODE"
 OUTCODE_LABEL = "OUTCODE"
 TOPICS_KEY = "topics"
 
-# A full UK postcode: outward code (area letters, district digit(s), optional letter) and
-# inward code (sector digit, two unit letters). Case-insensitive: people type "bn2 9aa".
-FULL_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)[ \t]{0,2}([0-9][ABD-HJLNP-UW-Z]{2})\b",
-                           re.I)
-# An outward code on its own ("BN2"): upper case only, and only codes the postcode table
-# knows, or "M25" and "A23" would be postcodes.
-OUTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]?\b")
+
+
+def _shapes(parts: list[list[str]]) -> list[str]:
+    out = [""]
+    for options in parts:
+        out = [o + p for o in out for p in options]
+    return out
+
+
+_LETTER = ["X", "x"]
+# Token shapes (spaCy's SHAPE: X upper, x lower, d digit) of outward codes ("BN2", "W1A",
+# "bn12"), inward codes ("3AA") and both written together ("BN23AA"). Matching shapes in the
+# Matcher costs nothing per token in Python; only the few candidates are checked with
+# geo.postcodes.parse_postcode.
+_AREAS = _shapes([_LETTER]) + _shapes([_LETTER, _LETTER])
+_DISTRICTS = ["d", "dd", "dX", "dx"]
+OUTWARD_SHAPES = [a + d for a in _AREAS for d in _DISTRICTS]
+INWARD_SHAPES = ["d" + a for a in _shapes([_LETTER, _LETTER])]
+JOINED_SHAPES = sorted({o + i for o in OUTWARD_SHAPES for i in INWARD_SHAPES})
+UPPER_OUTWARD_SHAPES = [s for s in OUTWARD_SHAPES if "x" not in s]
 
 
 def _group_patterns(nlp: Language, rows: Iterable[dict]) -> dict[str, list[Doc]]:
@@ -82,41 +96,62 @@ def make_place_matcher(nlp: Language, name: str, patterns_path: str) -> PlaceMat
 
 
 class PostcodeMatcher:
-    """Find full postcodes and known outward codes with regular expressions over the text."""
+    """Find full postcodes (any case) and known outward codes (upper case) by token shape.
 
-    def __init__(self, outcodes: Sequence[str]):
+    Token shapes come out of the doc as one array of ids (no Token objects are made), so
+    finding the few candidate tokens is a set lookup per token; only candidates are parsed.
+    """
+
+    def __init__(self, nlp: Language, outcodes: Sequence[str]):
         self.outcodes = frozenset(o.upper() for o in outcodes)
+        strings = nlp.vocab.strings
+        self.outward = frozenset(strings.add(s) for s in OUTWARD_SHAPES)
+        self.inward = frozenset(strings.add(s) for s in INWARD_SHAPES)
+        self.joined = frozenset(strings.add(s) for s in JOINED_SHAPES)
+        self.upper = frozenset(strings.add(s) for s in UPPER_OUTWARD_SHAPES)
+        self._wanted = self.outward | self.joined
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        if not len(doc):
+            return doc
+        shapes = doc.to_array(SHAPE).tolist()
+        wanted = self._wanted
         spans: list[Span] = []
-        taken: list[tuple[int, int]] = []
-        for m in FULL_POSTCODE.finditer(text):
-            span = doc.char_span(m.start(), m.end(), label=POSTCODE_LABEL, alignment_mode="expand")
+        skip_to = -1
+        for i, shape in enumerate(shapes):
+            if shape not in wanted or i < skip_to:
+                continue
+            span = self._span_at(doc, shapes, i)
             if span is not None:
                 spans.append(span)
-                taken.append((m.start(), m.end()))
-        if self.outcodes:
-            for m in OUTCODE.finditer(text):
-                if m.group(0) not in self.outcodes or any(s <= m.start() < e for s, e in taken):
-                    continue
-                span = doc.char_span(m.start(), m.end(), label=OUTCODE_LABEL,
-                                     alignment_mode="expand")
-                if span is not None:
-                    spans.append(span)
+                skip_to = span.end
         if spans:
             # A postcode wins over a place name it overlaps ("BN1" is no street).
-            keep = filter_spans(spans)
-            taken_tokens = {i for s in keep for i in range(s.start, s.end)}
-            places = [e for e in doc.ents if not taken_tokens.intersection(range(e.start, e.end))]
-            doc.set_ents(filter_spans(places + keep))
+            taken = {i for s in spans for i in range(s.start, s.end)}
+            places = [e for e in doc.ents if not taken.intersection(range(e.start, e.end))]
+            doc.set_ents(filter_spans(places + spans))
         return doc
+
+    def _span_at(self, doc: Doc, shapes: list[int], i: int) -> Span | None:
+        shape = shapes[i]
+        if shape in self.joined:
+            code = parse_postcode(doc[i].text)
+            return Span(doc, i, i + 1, label=POSTCODE_LABEL) if code and " " in code else None
+        if i + 1 < len(doc) and shapes[i + 1] in self.inward:
+            code = parse_postcode(doc[i].text + doc[i + 1].text)
+            if code and " " in code:
+                return Span(doc, i, i + 2, label=POSTCODE_LABEL)
+        if shape in self.upper and doc[i].text in self.outcodes:
+            # "the M23" is a road, and only codes of the imported area count
+            if not (i and doc[i - 1].lower_ == "the"):
+                return Span(doc, i, i + 1, label=OUTCODE_LABEL)
+        return None
 
 
 @Language.factory("beatmap_postcodes", default_config={"outcodes": []},
                   assigns=["doc.ents"])
 def make_postcode_matcher(nlp: Language, name: str, outcodes: list[str]) -> PostcodeMatcher:
-    return PostcodeMatcher(outcodes)
+    return PostcodeMatcher(nlp, outcodes)
 
 
 class TopicMatcher:

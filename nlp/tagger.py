@@ -24,7 +24,7 @@ import nlp.components  # noqa: F401  (registers the spaCy factories)
 from beatmap.db import utcnow
 from beatmap.ids import stable_id
 from beatmap.models import Meta, Place, PlaceMention, Post, PostBeat, PostTopic
-from geo.postcodes import find_postcodes, outcode_of
+from geo.postcodes import outcode_of, parse_postcode
 from geo.resolve import (
     STATUS_RESOLVED,
     Anchor,
@@ -226,7 +226,8 @@ class Tagger:
         found: list[dict] = [{"places": [], "codes": [], "topics": Counter(), "words": 0}
                              for _ in texts]
         docs = self.nlp.pipe((p for _i, _o, p in pieces), batch_size=BATCH_SIZE)
-        for (i, offset, _piece), doc in zip(pieces, docs, strict=True):
+        for (i, offset, piece), doc in zip(pieces, docs, strict=True):
+            found[i]["words"] += len(piece.split())
             _collect(doc, offset, found[i])
         if self.ner is not None:
             self._add_ner(pieces, found)
@@ -365,7 +366,6 @@ def build_pipeline(patterns_path: Path | str, outcodes: Sequence[str],
 
 
 def _collect(doc, offset: int, into: dict) -> None:
-    into["words"] += sum(1 for t in doc if not (t.is_space or t.is_punct))
     for ent in doc.ents:
         s, e = ent.start_char + offset, ent.end_char + offset
         if ent.label_ == PLACE_LABEL:
@@ -385,9 +385,9 @@ def _to_extraction(text: str, ct, found: dict) -> _Extraction:
     codes = []
     for s, e in found["codes"]:
         os_, oe = ct.original_offset(s), ct.original_offset(e - 1) + 1
-        for ps, pe, code in find_postcodes(ct.text[s:e]):
-            codes.append((os_ + ps, os_ + pe, code))
-            break
+        code = parse_postcode(ct.text[s:e])
+        if code:
+            codes.append((os_, oe, code))
     return _Extraction(text=text, mentions=mentions, sources=sources, postcodes=codes,
                        topics=found["topics"], words=found["words"])
 
