@@ -26,6 +26,7 @@ COMMAND_MODULES: list[tuple[str, str]] = [
     ("graph.cli", "export_command"),
     ("beatmap.web.cli", "serve"), ("beatmap.web.cli", "users"),
     ("nlp.cli", "tag"),
+    ("beatmap.sampleweb.cli", "sampleweb"),
     ("crawler.cli", "seeds"), ("crawler.cli", "crawl"), ("crawler.cli", "venues"),
     ("geo.cli", "beats"), ("geo.cli", "gazetteer"),
 ]

@@ -212,7 +212,7 @@ def _assign_places(by_key: dict[str, AreaBeat], locator: BeatLocator, rows: Iter
 
 def _useful(name: str, feature_type: str) -> bool:
     name = name.strip()
-    if len(name) < 4 or name.casefold() in GENERIC_NAMES or not name[0].isupper():
+    if len(name) < 4 or name.casefold() in GENERIC_NAMES or not name[0].isupper() or "(" in name:
         return False
     return feature_type.startswith(USEFUL_TYPES) or feature_type == "landmark_near_bus_stop"
 

@@ -372,8 +372,9 @@ def _special_venues(pop: Population, beats: list[AreaBeat], local: dict[str, lis
     ]:
         host = pop.host(f"{slug}.example")
         url = f"http://{host}/index.php" if platform == "phpbb" else f"http://{host}/"
-        extra = {"boards": [{"id": 1, "name": "Peer support", "beats": _spread(rng, beats, 0.5)}]} if platform == "phpbb" else {}
-        pop.add(kind=kind, platform=platform, name=name, url=url, beats=_spread(rng, beats, 0.5),
+        weights = _norm(_spread(rng, beats, 0.5))
+        extra = {"boards": [{"id": 1, "name": "Peer support", "beats": weights}]} if platform == "phpbb" else {}
+        pop.add(kind=kind, platform=platform, name=name, url=url, beats=weights,
                 activity=1.0, sensitive=True, sensitive_reason=reason, **extra)
     # Dormant local blogs: last post years ago.
     for k in keys[2::7]:
@@ -392,7 +393,7 @@ def _special_venues(pop: Population, beats: list[AreaBeat], local: dict[str, lis
     pop.add(kind="seo_spam", platform="static", status="spam", name=f"Best {city_name} Locksmiths",
             url=f"http://{host}/", beats={}, activity=0.6, content="seo-spam", span=[90, 0])
     # Duplicates: a www / non-www pair serving the same site, and an old domain redirecting.
-    ra = next(v for v in local[keys[1]] if v["kind"] == "residents_association")
+    ra = next(v for v in local[keys[1 % len(keys)]] if v["kind"] == "residents_association")
     www = "www." + ra["host"]
     pop.hosts[www] = {"robots": "allow", "disallow": [], "allow": [], "mirror_of": ra["host"]}
     pop.add(kind=ra["kind"], platform=ra["platform"], name=ra["name"], url=f"http://{www}/",
@@ -490,7 +491,9 @@ def _ids(src: dict, venues: list[dict]) -> list[str]:
 def _apply_hazards(pop: Population, local: dict[str, list[dict]]) -> None:
     """Give a few hosts the awkward behaviours of the real web; the rest stay well behaved."""
     keys = sorted(local)
-    statics = [v for k in keys for v in local[k] if v["platform"] == "static" and v["crawlable"]]
+    mirrored = {v["duplicate_of"] for v in pop.venues if v.get("duplicate_of")}
+    statics = [v for k in keys for v in local[k]
+               if v["platform"] == "static" and v["crawlable"] and v["url"] not in mirrored]
     for n in range(len(statics), HAZARD_STATIC_SITES):
         # Small areas may have too few static sites to carry every hazard: add plain ones.
         k = keys[n % len(keys)]
