@@ -115,8 +115,8 @@ def make_api(server: LoopbackServer, sleeps: list[float] | None = None, **kw) ->
                      sleep=(sleeps.append if sleeps is not None else lambda s: None), **kw)
 
 
-def test_fetch_force_imports_beats_seeds_and_topics(sqlite_db):
-    engine = make_engine(sqlite_db)
+def test_fetch_force_imports_beats_seeds_and_topics(any_db):
+    engine = make_engine(any_db)
     with LoopbackServer(police_routes()) as server, session_scope(engine) as s:
         report = fetch_force(s, make_api(server), "leicestershire")
         assert all(h["User-Agent"].startswith("beatmap-tests/1") for _, h in server.requests)
