@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from parsel import Selector
+from lxml import etree
 from scrapy.http import Response
 
 from crawler.adapters.base import ParseResult, PostItem, VenueInfo
@@ -17,11 +17,13 @@ from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
 from crawler.adapters.markup import (
     absolute,
+    css_all,
     fragment_root,
     fragment_text,
     has_marker,
     html_generator,
     links_in,
+    node_text,
     one_line,
 )
 
@@ -129,8 +131,8 @@ class DiscourseAdapter(ForumAdapter):
 
     # -- crawler HTML: ids are topic/post-number, as in the JSON --------------------------------
 
-    def post_from(self, node: Selector, page_url: str, title: str | None, board: str | None,
-                  now: datetime | None) -> PostItem | None:
+    def post_from(self, node: etree._Element, page_url: str, title: str | None,
+                  board: str | None, now: datetime | None) -> PostItem | None:
         post = super().post_from(node, page_url, title, board, now)
         topic = _TOPIC.search(urlsplit(page_url).path)
         number = _post_number(node)
@@ -142,9 +144,10 @@ class DiscourseAdapter(ForumAdapter):
         return post
 
 
-def _post_number(node: Selector) -> int | None:
-    position = node.css("[itemprop='position']::text").get() or ""
-    match = re.search(r"\d+", position) or re.search(r"post_(\d+)", node.attrib.get("id", ""))
+def _post_number(node: etree._Element) -> int | None:
+    found = css_all(node, "[itemprop='position']")
+    position = node_text(found[0]) if found else ""
+    match = re.search(r"\d+", position) or re.search(r"post_(\d+)", node.get("id", ""))
     return int(match.group(1) if match.groups() else match.group(0)) if match else None
 
 

@@ -6,12 +6,12 @@ import re
 from datetime import datetime
 from typing import ClassVar
 
-from parsel import Selector
+from lxml import etree
 from scrapy.http import Response
 
 from crawler.adapters.dates import parse_date
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
-from crawler.adapters.markup import has_marker, one_line, text_of
+from crawler.adapters.markup import css_all, has_marker, node_text, one_line
 
 SELECTORS = ForumSelectors(
     post="div.post[id^='post_']",
@@ -42,14 +42,13 @@ class MybbAdapter(ForumAdapter):
     def detect(self, response: Response) -> bool:
         return has_marker(response, *MARKERS) and has_marker(response, b"mybb")
 
-    def date_of(self, nodes: list[Selector], now: datetime | None) -> datetime | None:
+    def date_of(self, nodes: list[etree._Element], now: datetime | None) -> datetime | None:
         """MyBB writes 'Yesterday, 07:12 PM' with the real date in a span's title."""
         for node in nodes[:1]:
-            edit = {e.root for e in node.css(".post_edit")}
-            text = one_line(text_of(node, edit))
-            titled = node.css("span[title]")
+            text = one_line(node_text(node, set(css_all(node, ".post_edit"))))
+            titled = css_all(node, "span[title]")
             if titled:
-                day = titled[0].attrib.get("title", "")
+                day = titled[0].get("title", "")
                 clock = re.search(r"\d{1,2}:\d{2}\s*(?:[AaPp][Mm])?", text)
                 when = parse_date(f"{day} {clock.group(0) if clock else ''}".strip(),
                                   tz=self.display_tz, now=now)
