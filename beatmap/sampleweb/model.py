@@ -19,6 +19,8 @@ FORUM_PLATFORMS = frozenset({"phpbb", "discourse", "xenforo", "vbulletin", "smf"
                              "invision", "reddit"})
 
 
+# Platforms whose posts have no title of their own.
+TITLELESS = frozenset({"mastodon", "telegram"})
 # Skew of post dates towards the recent end of a venue's active span; 1.6 gives roughly half the
 # posts in the most recent third of the span, like the local groups we looked at.
 RECENCY_POWER = 1.6
@@ -218,6 +220,9 @@ def _generate(venue: Venue) -> list[Thread]:
             when = opened + timedelta(hours=pos * rng.uniform(0.5, 30))
             when = min(when, world.now - timedelta(minutes=5))
             title, paras, m = _post_text(venue, rng, beat, thread.title if pos else None)
+            if venue.d["platform"] in TITLELESS:
+                # Toots and channel messages have no title: its words open the message instead.
+                paras = [title if title[-1] in ".?!" else f"{title}.", *paras]
             if pos == 0:
                 thread.title, thread.num = title, num
                 thread.slug = T.slugify(title)[:60].strip("-") or f"topic-{num}"

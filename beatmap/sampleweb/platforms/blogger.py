@@ -127,10 +127,11 @@ def render(v: Venue, req: Req) -> Resp | None:
             shown = [p for p in posts if p.published < limit][:PER_PAGE]
         else:
             shown = posts[:PER_PAGE]
-        pager = ""
+        older = ""
         if shown and shown[-1] is not posts[-1]:
-            pager = (f"<div class='blog-pager' id='blog-pager'><a class='blog-pager-older-link' "
-                     f"href='{_older(v, shown[-1])}' id='Blog1_blog-pager-older-link' title='Older Posts'>Older Posts</a></div>")
+            older = (f"<span id='blog-pager-older-link'><a class='blog-pager-older-link' href='{_older(v, shown[-1])}' "
+                     f"id='Blog1_blog-pager-older-link' title='Older Posts'>Older Posts</a></span>")
+        pager = (f"<div class='blog-pager' id='blog-pager'>{older}<a class='home-link' href='{o}/'>Home</a></div>")
         return html(_head(v, v.name) + "".join(_post(v, p, False) for p in shown) + _foot(v, pager))
     if path == "/feeds/posts/default":
         return _rss(v, posts) if req.params.get("alt") == "rss" else _atom(v, posts, req)
