@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from beatmap import audit
 from beatmap.db import utcnow
 from beatmap.models import OUTREACH_STATUSES, VENUE_STATUSES
 from beatmap.web import data, twins
 from beatmap.web.auth import current_user, since_last_visit
+from beatmap.web.users import has_role
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("beats", __name__)
 FORMATS = ("xlsx", "csv", "json")
+SCORE_PARTS = ("locality", "activity", "reach", "topical", "feedback")
 MIN_REASON_LENGTH = 5  # "audit", "brief": short, but never empty or a single key press
 
 
@@ -43,6 +45,24 @@ def beats():
                                      "link": "beat"})
 
 
+def _bars(row: dict) -> list[tuple[str, str, float]]:
+    """(part, value as text, bar width 0..100) for each score part of a row: worked out here
+    rather than in the template, because the beat page draws five per venue."""
+    out = []
+    for part in SCORE_PARTS:
+        value = row.get(part) or 0.0
+        out.append((part, f"{value:.2f}", round(min(max(value, 0.0), 1.0) * 100, 1)))
+    return out
+
+
+def _hidden(session, beat_id: int) -> list[int]:
+    """Sensitive venues left out of the list: analysts are told (and may open them with a
+    reason); sergeants are not, so the page does not even hint that they exist."""
+    if not has_role(current_user().role, "analyst"):
+        return []
+    return data.sensitive_hidden(session, beat_id)
+
+
 def _beat_or_404(key: str):
     beat = data.beat_by_key(_db(), key)
     if beat is None:
@@ -67,9 +87,10 @@ def beat(key: str):
     filters = data.parse_filters(request.args)
     rows = data.ranking(session, beat, filters)
     return render_template(
-        "beat.html", beat=beat, rows=rows, filters=filters,
+        "beat.html", beat=beat, rows=rows, bars=[_bars(r) for r in rows], filters=filters,
+        venue_href=url_for("venues.venue", venue_id=0)[:-1],
         choices=data.filter_choices(session, beat.id), statuses=VENUE_STATUSES,
-        outreach_statuses=OUTREACH_STATUSES, hidden=data.sensitive_hidden(session, beat.id),
+        outreach_statuses=OUTREACH_STATUSES, hidden=_hidden(session, beat.id),
         map_data=_map_data(beat, rows), formats=FORMATS)
 
 
