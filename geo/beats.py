@@ -329,7 +329,7 @@ def _kml_feature(pm: etree._Element, index: int, name: str, id_prop: str | None,
     elif single:
         key = stem_of(name)  # data.police.uk: one file per neighbourhood, named by its id
     else:
-        key = _pick(props, None, ID_PROPS[:-7], _ONS_CODE, label, "id") or pm.get("id") or pm_name
+        key = _pick(props, None, ID_PROPS, _ONS_CODE, label, "id") or pm.get("id") or pm_name
     if not key:
         raise GeoDataError(f"{label}: no id (set --id-prop to an ExtendedData field)")
     title = _pick(props, name_prop, NAME_PROPS, _ONS_NAME, label, "name") or key
@@ -409,7 +409,7 @@ def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
 
 def geometry_to_geojson(geom: BaseGeometry) -> dict:
     """GeoJSON dict (lists, rounded coordinates) for storage in ``Beat.geometry``."""
-    rounded = shapely.set_precision(geom, 10 ** -COORD_DECIMALS, mode="pointwise")
+    rounded = shapely.set_precision(geom, 10 ** -COORD_DECIMALS)  # keeps the result valid
     return json.loads(json.dumps(mapping(rounded)))
 
 
