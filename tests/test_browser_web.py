@@ -145,7 +145,8 @@ def test_sergeant_journey(site, browser, tmp_path):
     download.value.save_as(path)
     assert path.suffix == ".xlsx"
     wb = load_workbook(io.BytesIO(path.read_bytes()))
-    assert wb.active.max_row - 1 == shown
+    assert wb.sheetnames == ["Summary", "Hanover and Elm Grove"]
+    assert wb["Hanover and Elm Grove"].max_row - 1 == shown
     with Session(engine) as s:
         reasons = list(s.scalars(select(AuditEntry.reason).where(AuditEntry.action == "export")))
     assert reasons == ["neighbourhood panel briefing"]

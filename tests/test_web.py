@@ -335,13 +335,18 @@ def test_hostile_text_in_twins_is_inert(web):
     data = post(client, f"/beats/{key}.csv", {"reason": "check csv", "limit": "all"}).data
     text = data.decode("utf-8-sig")
     for row in csv.DictReader(io.StringIO(text)):
-        for value in row.values():
-            assert not value.startswith(("=", "+", "-", "@")), value
+        for column in ("name", "reason", "places", "topics", "contact", "url", "flags"):
+            assert not row[column].startswith(("=", "+", "-", "@")), row[column]
+    assert "'=HYPERLINK" in text  # shown, as text
     wb = load_workbook(io.BytesIO(post(client, f"/beats/{key}.xlsx",
-                                       {"reason": "check xlsx", "limit": "all"}).data))
-    for row in wb.active.iter_rows():
-        for cell in row:
-            assert cell.data_type != "f", cell.value
+                                       {"reason": "=check xlsx", "limit": "all"}).data))
+    names = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", cell.value
+                names.append(str(cell.value))
+    assert any("HYPERLINK" in n and n.startswith("'=") for n in names)  # shown, as text
 
 
 def _beat_with_hostile(engine, info) -> str:
@@ -380,13 +385,13 @@ def test_twins_have_the_page_rows(web, query):
                                            .data.decode("utf-8-sig"))))
     assert [int(r["venue_id"]) for r in rows] == ids
     wb = load_workbook(io.BytesIO(post(client, f"/beats/{BEAT}.xlsx", form).data))
-    ws = wb.active
+    assert wb.sheetnames == ["Summary", "Hanover and Elm Grove"]
+    ws = wb["Hanover and Elm Grove"]
     header = [c.value for c in ws[1]]
-    col = header.index("venue_id")
-    assert [int(r[col]) for r in ws.iter_rows(min_row=2, values_only=True)] == ids
-    assert ws.freeze_panes == "A2"
-    url_col = header.index("url") + 1
-    assert ws.cell(row=2, column=url_col).hyperlink is not None
+    by_url = {r["url"]: r["venue_id"] for r in doc["rows"]}
+    urls = [r[header.index("URL")] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert [by_url[u] for u in urls] == ids
+    assert ws.cell(row=2, column=header.index("URL") + 1).hyperlink is not None
     if query.get("crawlable") == "known":
         assert all(r["crawlable"] is False for r in doc["rows"])
 

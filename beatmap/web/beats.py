@@ -115,18 +115,18 @@ def beat_twin(key: str, fmt: str):
                  object_id=beat.key, reason=reason,
                  detail={"format": fmt, "rows": len(rows), "filters": filters.as_args()})
     session.commit()
-    return _download(beat, rows, fmt, filters)
+    return _download(beat, rows, fmt, filters, reason)
 
 
-def _download(beat, rows: list[dict], fmt: str, filters: data.Filters) -> Response:
+def _download(beat, rows: list[dict], fmt: str, filters: data.Filters, reason: str) -> Response:
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     if fmt == "json":
         body = twins.to_json(rows, {"beat": {"key": beat.key, "name": beat.name},
                                     "filters": filters.as_args(), "exported_at": stamp})
     elif fmt == "csv":
-        body = twins.to_csv(rows)
+        body = twins.to_csv(beat, rows)
     else:
-        body = twins.to_xlsx(rows, beat.name)
+        body = twins.to_xlsx(beat, rows, reason)
     safe_key = re.sub(r"[^A-Za-z0-9_.-]+", "-", beat.key)
     return Response(body, mimetype=twins.MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="beatmap-{safe_key}-{stamp}.{fmt}"'})

@@ -152,7 +152,9 @@ def _venue(rng: random.Random, i: int, now: datetime, beat_ids: list[int],
     reason_extra = ""
     if hostile and i % 10 == 3:
         bad = HOSTILE[(i // 10) % len(HOSTILE)]
-        name, description, reason_extra = f"{place} {bad}", f"About {bad}", f" {bad}"
+        # A formula must open the cell to be one: put that one first.
+        name = bad if bad.startswith("=") else f"{place} {bad}"
+        description, reason_extra = f"About {bad}", f" {bad}"
         info.hostile_ids.append(vid)
     first_seen = now - timedelta(days=rng.randint(0, 400))
     last_post = now - timedelta(days=rng.randint(1, 40 if status == "live" else 400))
