@@ -48,6 +48,10 @@ DEFAULT_PRIOR = 0.5
 PROMINENCE_WEIGHT = 0.25
 # Multiplies the prior of a candidate outside every beat when another candidate is inside one.
 OUTSIDE_AREA_FACTOR = 0.45
+# In-area candidates with a prior at or below this (stop landmarks, pubs) hold no area bias
+# against a settlement (prior at least SETTLEMENT_PRIOR) elsewhere of the same name.
+MINOR_PRIOR = 0.55
+SETTLEMENT_PRIOR = 0.8
 # Entries of one name closer than this are one site (the same place from several sources:
 # a curated area point, its NaPTAN street, its stops). 1.2 km spans a neighbourhood's sources.
 SAME_SITE_KM = 1.2
@@ -410,9 +414,15 @@ def candidates_by_key(rows: Iterable, key_fn=_compact) -> dict[str, list[Candida
 
 
 def _make_sites(cands: list[Candidate]) -> list[_Site]:
-    """Cluster a name's entries into sites, apply area bias, keep the best ``MAX_SITES``."""
+    """Cluster a name's entries into sites, apply area bias, keep the best ``MAX_SITES``.
+
+    Area bias: entries outside every beat lose against entries inside one, except that a
+    bus-stop landmark called "Chichester" in the area must not outrank the city of Chichester.
+    """
+    major_in_area = any(c.in_area and c.prior > MINOR_PRIOR for c in cands)
     any_in_area = any(c.in_area for c in cands)
-    ranked = sorted(cands, key=lambda c: (-_biased_prior(c, any_in_area), c.place_id))
+    ranked = sorted(cands, key=lambda c: (-_biased_prior(c, any_in_area, major_in_area),
+                                          c.place_id))
     sites: list[_Site] = []
     for cand in ranked:
         for site in sites:
@@ -423,14 +433,17 @@ def _make_sites(cands: list[Candidate]) -> list[_Site]:
                     site.best = cand
                 break
         else:
-            sites.append(_Site(best=cand, members=[cand], prior=_biased_prior(cand, any_in_area)))
+            sites.append(_Site(best=cand, members=[cand],
+                               prior=_biased_prior(cand, any_in_area, major_in_area)))
     return sites[:MAX_SITES]
 
 
-def _biased_prior(cand: Candidate, any_in_area: bool) -> float:
+def _biased_prior(cand: Candidate, any_in_area: bool, major_in_area: bool) -> float:
     prior = cand.prior
     if any_in_area and not cand.in_area:
-        prior *= OUTSIDE_AREA_FACTOR
+        # A town elsewhere keeps its prior against mere stop landmarks or pubs in the area.
+        if major_in_area or cand.prior < SETTLEMENT_PRIOR:
+            prior *= OUTSIDE_AREA_FACTOR
     return prior
 
 

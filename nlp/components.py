@@ -66,9 +66,11 @@ class PlaceMatcher:
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.common = name_rules().common_words
         self.pattern_count = 0
+        self.caps_keys: set[int] = set()
         if patterns_path:
             rows = load_patterns(patterns_path)
             self.pattern_count = len(rows)
+            self.caps_keys = {nlp.vocab.strings.add(r["key"]) for r in rows if r.get("caps")}
             for key, docs in _group_patterns(nlp, rows).items():
                 self.matcher.add(key, docs)
 
@@ -76,15 +78,15 @@ class PlaceMatcher:
         spans = []
         for match_id, start, end in self.matcher(doc):
             span = Span(doc, start, end, label=PLACE_LABEL, kb_id=match_id)
-            if self._written_as_name(span):
+            if self._written_as_name(span, match_id in self.caps_keys):
                 spans.append(span)
         if spans:
             doc.set_ents(filter_spans(list(doc.ents) + spans), default="unmodified")
         return doc
 
-    def _written_as_name(self, span: Span) -> bool:
+    def _written_as_name(self, span: Span, caps: bool) -> bool:
         content = [t for t in span if t.is_alpha and not t.is_stop]
-        if not all(t.lower_ in self.common for t in content):
+        if not caps and not all(t.lower_ in self.common for t in content):
             return True
         return bool(content) and all(t.text[0].isupper() for t in content)
 

@@ -27,7 +27,7 @@ from nlp.rules import NameRules, compact_key, data_digest, name_rules, read_json
 logger = logging.getLogger(__name__)
 
 # Bump when variant generation changes, so cached pattern files are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 _SAINT = re.compile(r"\b(St\.?|Saint)(?=\s)", re.I)
 _APOS = re.compile(r"['\u2019]")
 _SPACES = re.compile(r"\s+")
@@ -100,8 +100,17 @@ def _compound_forms(forms: set[str], suffixes: Sequence[str]) -> set[str]:
 
 
 def generate(names: Iterable[GazetteerName], rules: NameRules | None = None) -> Iterator[dict]:
-    """Pattern rows ``{"key", "text"}`` for the gazetteer, noise left out, each once."""
+    """Pattern rows ``{"key", "text"}`` for the gazetteer, noise left out, each once.
+
+    Rows of a name known only as a pub or a stop landmark carry ``"caps": true``: they count
+    only when written with capitals.
+    """
     rules = rules or name_rules()
+    names = list(names)
+    major: set[str] = set()
+    for entry in names:
+        if not rules.minor_type(entry.feature_type):
+            major.update(compact_key(n) for n in (entry.name, *entry.alt_names) if n)
     seen: set[tuple[str, str]] = set()
     for entry in names:
         for name in (entry.name, *entry.alt_names):
@@ -112,7 +121,8 @@ def generate(names: Iterable[GazetteerName], rules: NameRules | None = None) -> 
                 if rules.skip(normalise(form)) or (key, form) in seen:
                     continue
                 seen.add((key, form))
-                yield {"key": key, "text": form}
+                yield {"key": key, "text": form} if key in major else {
+                    "key": key, "text": form, "caps": True}
 
 
 def gazetteer_hash(names: Iterable[GazetteerName]) -> str:

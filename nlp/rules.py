@@ -67,6 +67,7 @@ class NameRules:
     skip_regexes: tuple[re.Pattern[str], ...] = ()
     common_words: frozenset[str] = frozenset()
     join_suffixes: tuple[str, ...] = ()
+    caps_feature_types: frozenset[str] = frozenset()
 
     def skip(self, norm: str) -> bool:
         """True when a normalised name is noise (too short, generic, a stop code …).
@@ -81,6 +82,10 @@ class NameRules:
             return True
         return any(rx.search(norm) for rx in self.skip_regexes)
 
+    def minor_type(self, feature_type: str) -> bool:
+        """True for feature types whose names count only when capitalised (pubs, stops)."""
+        return feature_type.lower() in self.caps_feature_types
+
     def needs_capitals(self, words: list[str]) -> bool:
         """True when every content word is an everyday word, so only "Title Case" counts."""
         content = [w for w in words if w not in STOP_WORDS and w.isalpha()]
@@ -91,7 +96,7 @@ class NameRules:
 def name_rules() -> NameRules:
     """Load ``nlp/data/name_rules.jsonl``."""
     values: dict = {"skip_names": set(), "skip_regexes": [], "common_words": set(),
-                    "join_suffixes": []}
+                    "join_suffixes": [], "caps_feature_types": set()}
     for row in _data_rows(NAME_RULES_FILE):
         kind = row.get("rule")
         if kind == "min_chars":
@@ -104,6 +109,8 @@ def name_rules() -> NameRules:
             values["common_words"].update(w.lower() for w in row["words"])
         elif kind == "join_suffixes":
             values["join_suffixes"].extend(w.lower() for w in row["words"])
+        elif kind == "caps_feature_types":
+            values["caps_feature_types"].update(t.lower() for t in row["types"])
         else:
             raise RulesError(f"nlp/data/{NAME_RULES_FILE}: unknown rule {kind!r}")
     return NameRules(
@@ -112,6 +119,7 @@ def name_rules() -> NameRules:
         skip_regexes=tuple(values["skip_regexes"]),
         common_words=frozenset(values["common_words"] | set(STOP_WORDS)),
         join_suffixes=tuple(sorted(set(values["join_suffixes"]), key=len, reverse=True)),
+        caps_feature_types=frozenset(values["caps_feature_types"]),
     )
 
 

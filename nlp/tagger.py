@@ -10,6 +10,7 @@ the caller's transaction (the crawler commits page, posts, tags and ledger toget
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -43,6 +44,7 @@ from nlp.topics import priority_topics
 logger = logging.getLogger(__name__)
 
 META_KEY = "nlp_patterns"
+_REPLY_TITLE = re.compile(r"^(re|aw|sv|antw)\s*(\[\d+\])?\s*:", re.I)
 # Texts per spaCy batch in bulk tagging; 256 short posts keep memory flat and the
 # tokenizer's cache warm (measured: larger batches gained nothing).
 BATCH_SIZE = 256
@@ -144,14 +146,17 @@ class _Extraction:
 def post_document(title: str | None, text: str | None) -> str:
     """The text a post is tagged as: its title, a blank line, its body.
 
-    ``place_mentions`` offsets point into this string.
+    ``place_mentions`` offsets point into this string. A reply's "Re: …" title only repeats
+    its thread's title, so it is left out: the thread's places count once, with the thread.
 
     >>> post_document("Fair", "On the Level")
     'Fair\\n\\nOn the Level'
-    >>> post_document(None, "Body")
-    'Body'
+    >>> post_document(None, "Body"), post_document("Re: Fair on the Level", "Count me in")
+    ('Body', 'Count me in')
     """
     title = (title or "").strip()
+    if _REPLY_TITLE.match(title):
+        title = ""
     body = text or ""
     return f"{title}\n\n{body}" if title else body
 
