@@ -248,7 +248,7 @@ def test_reddit_venue_key_is_the_subreddit():
     assert adapter.venue_key("https://www.reddit-like.example/r/BrightonLocal/new.json") == (
         "reddit-like.example/r/brightonlocal")
     assert adapter.entry_points("https://reddit-like.example/r/BrightonLocal/") == [
-        "https://reddit-like.example/r/BrightonLocal/new.json?limit=100",
+        "https://reddit-like.example/r/BrightonLocal/.json?limit=100",
         "https://reddit-like.example/r/BrightonLocal/about.json"]
     # Another subreddit on the same host is another venue: a link, never followed.
     assert not adapter.is_same_venue("https://reddit-like.example/r/hove/",
@@ -287,7 +287,10 @@ def test_generic_static_site_contact_social_and_text():
     assert contact["email"] == "qpra@queenspark-ra.example"  # written out as [at] / [dot]
     assert contact["contact_page"] == "https://queenspark-ra.example/contact.html"
     assert "https://chat.whatsapp.com/Qp1Ra2Sb3Tc" in contact["social"]
-    assert "Egremont Place" in result.posts[0].text
+    # The home page describes the venue (who it serves, where); it is not a post.
+    assert result.posts == []
+    assert result.venue.description.startswith("Residents of Queen's Park")
+    assert "Egremont Place" in result.venue.description
     assert "https://queenspark-ra.example/news.html" in result.follow
 
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 from parsel import Selector
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, ParseResult, PostItem
+from crawler.adapters.base import Adapter, ParseResult, PostItem, same_site
 from crawler.adapters.dates import parse_date
 from crawler.adapters.markup import (
     absolute,
@@ -90,22 +90,21 @@ class BlogAdapter(Adapter):
         title = first_match(scope, s.title)
         author = first_match(scope, s.author) if s.author else []
         category = first_match(scope, s.category) if s.category else []
-        canonical = absolute(url, sel.css('link[rel="canonical"]::attr(href)').get()) or url
         return PostItem(
-            url=canonical,
+            url=canonical_url(sel, url),
             text=text_of(body[0], drop),
             title=(one_line(text_of(title[0]), 500) if title else "") or ld.get("headline")
             or meta(sel, "og:title"),
-            published_at=self.date_of(scope, sel) or parse_date(ld.get("datePublished")),
+            published_at=self.date_of(scope, sel, ld),
             author=(one_line(text_of(author[0])) if author else "") or ld.get("author")
             or meta(sel, "author", "article:author"),
             external_id=self.post_id(sel),
             board=one_line(text_of(category[0])) or None if category else None)
 
-    def date_of(self, scope: Selector, page: Selector) -> datetime | None:
-        # The meta tag carries the full timestamp; themes often print only the day.
+    def date_of(self, scope: Selector, page: Selector, ld: dict) -> datetime | None:
+        # Meta tags and JSON-LD carry the full timestamp; themes often print only the day.
         when = parse_date(meta(page, "article:published_time", "og:published_time",
-                               "datePublished"))
+                               "datePublished")) or parse_date(ld.get("datePublished"))
         if when:
             return when
         for node in first_match(scope, self.selectors.date)[:3]:
@@ -125,3 +124,15 @@ class BlogAdapter(Adapter):
                 if match:
                     return match.group(1)
         return None
+
+
+def canonical_url(sel: Selector, url: str) -> str:
+    """The page's canonical URL, unless it is unusable for a single post.
+
+    Misconfigured themes point every page's canonical at the home page (or at another
+    site); taking that would merge all posts into one, so the fetched URL is kept instead.
+    """
+    canonical = absolute(url, sel.css('link[rel="canonical"]::attr(href)').get())
+    if canonical is None or not same_site(canonical, url) or is_home(canonical):
+        return url
+    return canonical

@@ -76,6 +76,8 @@ def parse_date(value: object, *, tz: tzinfo | str = UTC, now: datetime | None = 
     '2024-03-04T19:12:33+00:00'
     >>> parse_date("3 hours ago", now=datetime(2024, 3, 4, 12, tzinfo=UTC)).isoformat()
     '2024-03-04T09:00:00+00:00'
+    >>> parse_date("4 July 2024", tz="Europe/London").isoformat()
+    '2024-07-04T00:00:00+00:00'
     >>> parse_date("not a date") is None
     True
     """
@@ -86,6 +88,10 @@ def parse_date(value: object, *, tz: tzinfo | str = UTC, now: datetime | None = 
         return None
     if parsed is None:
         return None
+    if parsed.tzinfo is None and isinstance(value, str) and not _CLOCK.search(value):
+        # A bare day ("4 March 2024", "2024-03-04") names a calendar day, not an instant:
+        # keep that day at 00:00 UTC rather than shifting it into the previous evening.
+        parsed = parsed.replace(tzinfo=UTC)
     parsed = to_utc(parsed, zone_)
     return parsed if _plausible(parsed, now) else None
 

@@ -119,7 +119,10 @@ class ForumAdapter(Adapter):
         if is_home(response.url) or (boards and not result.posts):
             result.kind = "home" if is_home(response.url) else result.kind
             result.venue = self.venue_info(sel, response.url)
-            result.follow.extend(feed_links(sel, response.url)[:2])
+            if self.feed_paths:
+                # Only feeds whose entries carry post ids; others list threads, not posts,
+                # and would store each thread's opening post a second time.
+                result.follow.extend(feed_links(sel, response.url)[:1])
 
     # -- pieces a site or engine may override ---------------------------------------------
 

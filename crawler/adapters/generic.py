@@ -18,7 +18,7 @@ import trafilatura
 from parsel import Selector
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, ParseResult, PostItem, VenueInfo
+from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo, site_of
 from crawler.adapters.dates import DISPLAY_TZ, parse_date
 from crawler.adapters.markup import (
     absolute,
@@ -28,6 +28,7 @@ from crawler.adapters.markup import (
     is_home,
     jsonld_article,
     meta,
+    node_text,
     one_line,
     page_links,
     root_of,
@@ -46,10 +47,19 @@ MIN_ARTICLE_CHARS = 40
 MAX_INTERNAL_FOLLOW = 100
 # Written dates are looked for this far into the main text ("Posted 4 March 2024 by …").
 DATE_SEARCH_CHARS = 400
+# Share of a page's text inside links above which it is a list of links (a news index, a
+# directory) rather than an article. Article pages measured here sit at 0.1-0.3 (their menus),
+# link lists at 0.6-0.9.
+LISTING_LINK_DENSITY = 0.5
+MAX_DESCRIPTION_CHARS = 600
+# A page listing this many other sites in list items or table rows is a directory of groups
+# (a council's community directory, a "local links" page), not an article.
+DIRECTORY_MIN_SITES = 5
 # Files and endpoints that are never pages of the venue's words.
 SKIP_PATH = re.compile(
     r"\.(?:pdf|jpe?g|png|gif|webp|svg|ico|css|js|zip|gz|docx?|xlsx?|pptx?|mp[34]|mov|avi|ics)$"
-    r"|/(?:wp-admin|wp-login|login|logout|signin|register|cart|checkout|search|cgi-bin)(?:/|$)",
+    r"|/(?:wp-admin|wp-login|login|logout|signin|register|cart|checkout|search|cgi-bin|my-account)"
+    r"(?:/|$)",
     re.I)
 SKIP_QUERY = re.compile(r"(?:^|&)(?:replytocom|share|print|action=(?:login|register))=", re.I)
 ABOUT_PATH = re.compile(r"/(?:about|contact|who-we-are|get-in-touch|committee)", re.I)
@@ -57,6 +67,8 @@ _WRITTEN_DATE = re.compile(
     r"\b(\d{1,2}(?:st|nd|rd|th)?\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*"
     r"\.?,?\s+\d{4}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}"
     r"(?:st|nd|rd|th)?,?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\b", re.I)
+_POSTED = re.compile(r"\b(?:posted|published|written|added)\s+(?:on\s+)?" + _WRITTEN_DATE.pattern,
+                     re.I)
 ARTICLE = "article"
 HEADING = "h1, h2, h3"
 
@@ -74,21 +86,38 @@ class GenericAdapter(Adapter):
         url = response.url
         result.links.extend(page_links(sel, url))
         home = is_home(url)
-        result.kind = "home" if home else "other"
-        if home or ABOUT_PATH.search(urlsplit(url).path):
-            result.venue = VenueInfo(name=site_name(sel, home), description=description(sel),
+        about = bool(ABOUT_PATH.search(urlsplit(url).path))
+        result.kind = "home" if home else "about" if about else "other"
+        if home or about:
+            # The venue's own words about itself (who it serves, where) are venue facts, not
+            # a post: they describe the venue on its record instead.
+            result.venue = VenueInfo(name=site_name(sel, home),
+                                     description=self.describe(sel, response),
                                      contact=contact_info(sel, url, text_emails=True))
         items = self.article_posts(sel, url)
         if len(items) >= 2:
             result.posts.extend(items)
             result.kind = "listing"
+        elif home or about:
+            pass
+        elif (link_density(sel) > LISTING_LINK_DENSITY
+              or len(_listed_sites(result.links)) >= DIRECTORY_MIN_SITES):
+            result.kind = "listing"  # a news index or a directory: its links are the content
         else:
             post = self.page_post(sel, response)
             if post is not None:
                 result.posts.append(post)
-                result.kind = "post" if post.published_at and not home else result.kind
+                result.kind = "post"
         result.follow.extend(feed_links(sel, url)[:1])
         result.follow.extend(self.internal_links(sel, url))
+
+    def describe(self, sel: Selector, response: Response) -> str | None:
+        """Meta description plus the start of the page's own text (who, what, where)."""
+        meta_text = description(sel) or ""
+        main = self.main_text(response)[:MAX_DESCRIPTION_CHARS]
+        if main and main[:80] not in meta_text:
+            return f"{meta_text}\n{main}".strip()
+        return meta_text or None
 
     def page_post(self, sel: Selector, response: Response) -> PostItem | None:
         """The page's main text as one post, when there is enough of it."""
@@ -125,6 +154,9 @@ class GenericAdapter(Adapter):
             if when:
                 return when
         match = _WRITTEN_DATE.search(text[:DATE_SEARCH_CHARS])
+        if match is None:
+            # Extractors drop bylines as boilerplate; "Posted on 4 March 2024 by …" is in the page.
+            match = _POSTED.search(text_of(sel.css("body")[0]) if sel.css("body") else "")
         return parse_date(match.group(1), tz=self.display_tz, dayfirst=True) if match else None
 
     def article_posts(self, sel: Selector, url: str) -> list[PostItem]:
@@ -170,3 +202,21 @@ class GenericAdapter(Adapter):
                 if len(found) >= MAX_INTERNAL_FOLLOW:
                     break
         return found
+
+
+def link_density(sel: Selector) -> float:
+    """Share of the body's text that sits inside links."""
+    body = sel.css("body")
+    if not body:
+        return 0.0
+    root = body[0].root
+    total = len(node_text(root))
+    if total == 0:
+        return 0.0
+    linked = sum(len(node_text(a)) for a in root.iter("a"))
+    return min(1.0, linked / total)
+
+
+def _listed_sites(links: list[LinkItem]) -> set[str]:
+    """Other sites linked from list items or rows (links with their own context)."""
+    return {site_of(link.url)[0] for link in links if link.context}

@@ -16,7 +16,7 @@ SELECTORS = BlogSelectors(
     title="h1.article-title, h1.gh-article-title, h1.post-full-title, h1",
     body=".gh-content, .post-content, .article-content, .post-full-content",
     date="time.byline-meta-date, .gh-article-meta time, time[datetime]",
-    author=".author-name a, .byline-meta-content .author-name, .gh-article-author-name a",
+    author=".author-name a, .gh-article-author-name a, .author-name",
     category=".article-tag a, .post-card-primary-tag, .gh-article-tag",
     post_link="a.post-card-content-link, a.post-card-image-link, .gh-card a.gh-card-link, "
               "article.post-card a[href]",

@@ -11,8 +11,16 @@ from scrapy.http import Response
 from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo, site_of
 from crawler.adapters.dates import parse_date
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.markup import absolute, fragment_root, links_in, one_line
+from crawler.adapters.markup import (
+    absolute,
+    fragment_root,
+    has_marker,
+    links_in,
+    one_line,
+    page_basics,
+)
 
+HTML_MARKERS = (b"shreddit", b'data-fullname="t3_', b'class="redditname"', b"listing-page")
 _SUBREDDIT = re.compile(r"^/r/([A-Za-z0-9_]{2,32})(?:/|$)")
 # 100 is the listing API's largest page.
 LIMIT = 100
@@ -36,13 +44,20 @@ class RedditAdapter(Adapter):
         head = response.body[:2048].lstrip()
         if head[:1] in (b"{", b"[") and b'"kind"' in head:
             return any(k in head for k in (b'"Listing"', b'"t3"', b'"t5"', b'"t1"'))
-        return bool(_SUBREDDIT.match(path)) and b"shreddit" in response.body[:65536]
+        # New Reddit's shreddit app, or old Reddit's server-rendered listing ("thing" rows).
+        return bool(_SUBREDDIT.match(path)) and has_marker(response, *HTML_MARKERS)
 
     def entry_points(self, home_url: str) -> list[str]:
         base = self._sub_base(home_url)
         if base is None:
             return [home_url]
-        return [f"{base}/new.json?limit={LIMIT}", f"{base}/about.json"]
+        # The subreddit's default listing pages through every post just as new.json does,
+        # and is the one every Reddit-style host serves.
+        return [f"{base}/.json?limit={LIMIT}", f"{base}/about.json"]
+
+    def fallback_entry_points(self, home_url: str) -> list[str]:
+        base = self._sub_base(home_url)
+        return [f"{base}/new.json?limit={LIMIT}"] if base else []
 
     def venue_key(self, url: str) -> str | None:
         match = _SUBREDDIT.match(urlsplit(url).path)
@@ -56,6 +71,15 @@ class RedditAdapter(Adapter):
         parts = urlsplit(url)
         match = _SUBREDDIT.match(parts.path)
         return f"{parts.scheme}://{parts.netloc}/r/{match.group(1)}" if match else None
+
+    def parse_html(self, response: Response, result: ParseResult) -> None:
+        """The HTML listing: its links, and the JSON twin it advertises (read that instead)."""
+        sel = page_basics(response, result)
+        result.kind = "listing"
+        for href in sel.css('link[rel="alternate"][type*="json"]::attr(href)').getall()[:1]:
+            url = absolute(response.url, href)
+            if url:
+                result.follow.append(url)
 
     def parse_json(self, response: Response, result: ParseResult) -> None:
         result.kind = "api"
