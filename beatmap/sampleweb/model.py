@@ -30,7 +30,7 @@ class SpecError(ValueError):
     """A site spec cannot be loaded."""
 
 
-@dataclass
+@dataclass(eq=False)  # identity equality: posts are compared and looked up in lists often
 class Post:
     venue_id: str
     idx: int  # position in the venue's post list
@@ -52,7 +52,7 @@ class Post:
         return "\n\n".join(self.paras)
 
 
-@dataclass
+@dataclass(eq=False)
 class Thread:
     idx: int
     num: int

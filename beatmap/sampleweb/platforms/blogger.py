@@ -40,7 +40,7 @@ def origin(v: Venue) -> str:
 
 
 def blog_id(v: Venue) -> str:
-    return str(v.rng("blogid").randrange(10**17, 10**18))
+    return v.memo("blogger-id", lambda: str(v.rng("blogid").randrange(10**17, 10**18)))
 
 
 def external_id(v: Venue, p: Post) -> str:
@@ -48,6 +48,11 @@ def external_id(v: Venue, p: Post) -> str:
 
 
 def post_url(v: Venue, p: Post) -> str:
+    urls = v.memo("blogger-urls", lambda: {q.num: _post_url(v, q) for q in v.posts})
+    return urls[p.num]
+
+
+def _post_url(v: Venue, p: Post) -> str:
     return f"{origin(v)}/{p.published:%Y/%m}/{slugify(p.title)[:40].strip('-') or 'post'}-{p.num % 1000}.html"
 
 

@@ -106,6 +106,10 @@ def n_pages(count: int, per_page: int) -> int:
 
 def links_block(venue: Venue, heading: str = "Links", css: str = "links") -> str:
     """The venue's outbound links to other venues (blogroll, "find us on", partner groups)."""
+    return venue.memo(f"links:{heading}:{css}", lambda: _links_block(venue, heading, css))
+
+
+def _links_block(venue: Venue, heading: str, css: str) -> str:
     items = []
     for vid in venue.d.get("links", []):
         target = venue.world.by_id[vid]

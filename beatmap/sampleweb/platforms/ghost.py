@@ -47,6 +47,11 @@ def external_id(v: Venue, p: Post) -> str:
 
 
 def post_url(v: Venue, p: Post) -> str:
+    urls = v.memo("ghost-urls", lambda: {q.num: _post_url(v, q) for q in v.posts})
+    return urls[p.num]
+
+
+def _post_url(v: Venue, p: Post) -> str:
     return f"{origin(v)}/{slugify(p.title)[:50].strip('-') or 'post'}-{p.num}/"
 
 

@@ -9,6 +9,8 @@ Real shapes: statuses with ``id`` (snowflake string), ``created_at``, ``content`
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from beatmap.sampleweb.model import Post, Venue
 from beatmap.sampleweb.platforms.common import (
     Req,
@@ -99,10 +101,19 @@ def _status(v: Venue, p: Post) -> dict:
                         "locked": False, "bot": False, "discoverable": True, "group": False,
                         "created_at": "2022-11-07T00:00:00.000Z", "note": "", "url": f"{o}/@{p.author}",
                         "avatar": f"{o}/avatars/original/missing.png", "followers_count": 10 + uid,
-                        "following_count": 20, "statuses_count": sum(1 for q in v.posts if q.author == p.author),
+                        "following_count": 20, "statuses_count": _status_counts(v)[p.author],
                         "last_status_at": p.published.strftime("%Y-%m-%d"), "emojis": [], "fields": []},
             "media_attachments": [], "mentions": [], "tags": [{"name": t, "url": f"{o}/tags/{t}"} for t in tags],
             "emojis": [], "card": None, "poll": None}
+
+
+def _status_counts(v: Venue) -> dict[str, int]:
+    def make() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for q in v.posts:
+            counts[q.author] = counts.get(q.author, 0) + 1
+        return counts
+    return v.memo("masto-counts", make)
 
 
 def _timeline(v: Venue, req: Req, tag: str | None, base: str) -> Resp:
@@ -110,7 +121,9 @@ def _timeline(v: Venue, req: Req, tag: str | None, base: str) -> Resp:
     limit = min(MAX_LIMIT, max(1, req.param_int("limit", LIMIT)))
     max_id = req.params.get("max_id")
     if max_id and max_id.isdigit():
-        posts = [p for p in posts if int(sid(p)) < int(max_id)]
+        # Ids fall as the list goes on: bisect on the negated ids for the first one below max_id.
+        negated = v.memo(f"masto-neg:{tag}", lambda: [-int(sid(p)) for p in posts])
+        posts = posts[bisect_right(negated, -int(max_id)):]
     since = req.params.get("min_id") or req.params.get("since_id")
     if since and since.isdigit():
         posts = [p for p in posts if int(sid(p)) > int(since)]

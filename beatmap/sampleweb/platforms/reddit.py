@@ -100,10 +100,10 @@ def _page(v: Venue, req: Req) -> tuple[list[Thread], str | None] | None:
     start = 0
     after = req.params.get("after")
     if after:
-        ids = [f"t3_{rid(t.first)}" for t in threads]
-        if after not in ids:
+        positions = v.memo("reddit-pos", lambda: {f"t3_{rid(t.first)}": i for i, t in enumerate(threads)})
+        if after not in positions:
             return None
-        start = ids.index(after) + 1
+        start = positions[after] + 1
     chunk = threads[start:start + PER_PAGE]
     nxt = f"t3_{rid(chunk[-1].first)}" if chunk and start + PER_PAGE < len(threads) else None
     return chunk, nxt

@@ -36,10 +36,17 @@ def is_hugo(v: Venue) -> bool:
 
 
 def external_id(v: Venue, p: Post) -> str:
-    return f"{p.published:%Y-%m-%d}-{slugify(p.title)[:40].strip('-')}-{p.num}"
+    ids = v.memo("static-ids", lambda: {q.num: f"{q.published:%Y-%m-%d}-{slugify(q.title)[:40].strip('-')}-{q.num}"
+                                        for q in v.posts})
+    return ids[p.num]
 
 
 def post_url(v: Venue, p: Post) -> str:
+    urls = v.memo("static-urls", lambda: {q.num: _post_url(v, q) for q in v.posts})
+    return urls[p.num]
+
+
+def _post_url(v: Venue, p: Post) -> str:
     if is_hugo(v):
         return f"{origin(v)}/posts/{external_id(v, p)}/"
     return f"{origin(v)}/news/{external_id(v, p)}.html"

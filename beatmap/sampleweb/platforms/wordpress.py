@@ -53,6 +53,11 @@ def slug(p: Post) -> str:
 
 
 def post_url(v: Venue, p: Post) -> str:
+    urls = v.memo("wp-urls", lambda: {q.num: _post_url(v, q) for q in v.posts})
+    return urls[p.num]
+
+
+def _post_url(v: Venue, p: Post) -> str:
     d = p.published
     return f"{origin(v)}/{d:%Y}/{d:%m}/{d:%d}/{slug(p)}/"
 
