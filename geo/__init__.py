@@ -1,1 +1,1 @@
-"""beatmap package."""
+"""Geography: beats (polygons), point-in-beat, gazetteer, postcodes, police.uk, geocoding."""

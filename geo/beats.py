@@ -443,7 +443,7 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     if reassign:
         reassign_places(session, report)
     report.seconds = time.perf_counter() - started
-    logger.info("%s", report.summary())
+    logger.info("%s", report.summary(), extra={"summary": True})
     return report
 
 

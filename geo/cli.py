@@ -33,6 +33,26 @@ def _session(ctx: click.Context) -> Iterator[Session]:
         engine.dispose()
 
 
+@contextmanager
+def _progress_to_stderr() -> Iterator[None]:
+    """Show the importers' progress lines (rows read, rows written) on stderr while they run."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    handler.addFilter(lambda record: not getattr(record, "summary", False))  # echoed at the end
+    geo_logger = logging.getLogger("geo")
+    old_level = geo_logger.level
+    geo_logger.addHandler(handler)
+    if geo_logger.getEffectiveLevel() > logging.INFO:
+        geo_logger.setLevel(logging.INFO)
+    geo_logger.propagate = False  # printed once, here, not again by the root handler
+    try:
+        yield
+    finally:
+        geo_logger.removeHandler(handler)
+        geo_logger.setLevel(old_level)
+        geo_logger.propagate = True
+
+
 def _err(text: str) -> None:
     click.echo(text, err=True)
 
@@ -71,7 +91,7 @@ def beats_import(ctx: click.Context, file: Path, id_prop: str | None, name_prop:
     from geo.beats import import_beats, parse_where
 
     _err(f"importing beats from {file} …")
-    with _session(ctx) as session:
+    with _session(ctx) as session, _progress_to_stderr():
         report = import_beats(session, file, id_prop=id_prop, name_prop=name_prop,
                               force=force_id, where=parse_where(where) or None)
     _echo_report(report)
@@ -191,7 +211,7 @@ def gazetteer_import(ctx: click.Context, files: tuple[Path, ...]) -> None:
 
     for f in files:
         _err(f"{f.name}: {detect_format(f) if f.is_file() else 'missing'} format")
-    with _session(ctx) as session:
+    with _session(ctx) as session, _progress_to_stderr():
         report = import_gazetteer(session, files)
     _echo_report(report)
 

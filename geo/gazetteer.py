@@ -33,12 +33,12 @@ OS Code-Point Open (plain or .gz)    ``postcode`` + ``lat/lon`` or ``easting/nor
 and towns score high, bus stop names low; population (GeoNames) and the number of bus stops
 sharing the name (NaPTAN) raise it (see ``BASE_PROMINENCE`` and :func:`prominence`).
 
-Within one call the same place seen in several rows or files (same normalised name or a
-listed alias, compatible feature types, close points: see :func:`merge_limit`) becomes one
-row: the best-ranked row survives and the others' spellings go to its ``alt_names``. Import
-all files in one call to get that merge. Ids are stable (``stable_id("place", source,
-source_id)``), so re-importing updates in place; rows of a re-imported source that the
-files no longer produce are removed.
+The same place seen in several rows or files (same normalised name or a listed alias,
+compatible feature types, close points: see :func:`merge_limit`) becomes one row: the
+best-ranked row survives and the others' spellings go to its ``alt_names``. Places already
+in the database take part in that merge, so importing files one by one gives the same
+places as importing them together. Ids are stable (``stable_id("place", source,
+source_id)``): re-importing a file updates its rows in place.
 """
 
 from __future__ import annotations
@@ -128,6 +128,8 @@ class PlaceRow:
     district: str | None = None
     prominence: float = 0.0
     coarse: bool = False
+    existing: bool = False  # read back from the database, not from a file
+    touched: bool = True  # changed by this import (an untouched existing row is not rewritten)
 
     @property
     def norm(self) -> str:
@@ -218,7 +220,7 @@ def read_fine(rows: Iterable[dict], name: str) -> Iterator[PlaceRow]:
             canonical = alias.group(1).strip() if alias else title
             row.source_id = normalise(canonical)
             if alias:  # an alias row: fold into the canonical place
-                row.alt_names, row.name = [title], canonical
+                row.alt_names, row.name = clean_aliases(title, canonical), canonical
         elif _NPTG.search(detail):
             row.source_id = _NPTG.search(detail).group(1)
         elif source == "open_pubs" and detail.startswith("fas_id "):
@@ -445,31 +447,52 @@ def _metres(a: PlaceRow, b: PlaceRow) -> float:
 def _absorb(keep: PlaceRow, other: PlaceRow) -> None:
     seen = {n.casefold() for n in (keep.name, *keep.alt_names)}
     for alt in (other.name, *other.alt_names):
-        alt = _PARENTHESIS.sub("", alt).strip()
+        alt = alt.strip()
         if alt and alt.casefold() not in seen:
             seen.add(alt.casefold())
             keep.alt_names.append(alt)
     keep.prominence = max(keep.prominence, other.prominence)
     keep.locality = keep.locality or other.locality
     keep.district = keep.district or other.district
+    keep.touched = keep.touched or other.touched or other.existing
 
 
-def merge_places(rows: Iterable[PlaceRow]) -> tuple[list[PlaceRow], int]:
+def _replace(old: PlaceRow, new: PlaceRow) -> PlaceRow:
+    """An entry in the database read again from its file: the file's values win, but
+    spellings folded in earlier (from other files) are kept."""
+    fresh = PlaceRow(**{**new.__dict__, "alt_names": list(new.alt_names)})
+    _absorb(fresh, PlaceRow(**{**old.__dict__, "name": new.name, "existing": False,
+                               "touched": False}))
+    fresh.prominence, fresh.locality, fresh.district = new.prominence, new.locality, new.district
+    fresh.existing, fresh.touched = True, True
+    return fresh
+
+
+def merge_places(rows: Iterable[PlaceRow],
+                 existing: Iterable[PlaceRow] = ()) -> tuple[list[PlaceRow], int]:
     """Fold rows that are the same place; return the survivors and how many were folded.
 
     Rows with the same ``(source, source_id)`` always fold (curated alias rows, the same
     postal place in two files). Otherwise a row folds into a better-ranked row with the same
     normalised name (or listing its name as an alias) when :func:`merge_limit` allows it.
+    ``existing`` rows (already in the database) take part too, so files imported in
+    separate calls end up merged as if imported together; an existing row read again from
+    its file takes the file's values.
     """
     by_id: dict[tuple[str, str], PlaceRow] = {}
+    for row in existing:
+        by_id[(row.source, row.source_id)] = row
     folded = 0
     for row in rows:
         key = (row.source, row.source_id)
-        if key in by_id:
-            _absorb(by_id[key], row)
-            folded += 1
-        else:
+        current = by_id.get(key)
+        if current is None:
             by_id[key] = PlaceRow(**{**row.__dict__, "alt_names": list(row.alt_names)})
+        elif current.existing and not current.touched:
+            by_id[key] = _replace(current, row)
+        else:
+            _absorb(current, row)
+            folded += 1
     groups: dict[str, list[PlaceRow]] = defaultdict(list)
     for row in by_id.values():
         groups[row.norm].append(row)
@@ -521,7 +544,18 @@ def _fold_aliases(rows: list[PlaceRow]) -> tuple[list[PlaceRow], int]:
     """Fold a row into a better one nearby that lists its name as an alias.
 
     E.g. NaPTAN's locality "Kemp Town" into the curated "Kemptown" (alias "Kemp Town").
+    Repeated until nothing more folds, so that importing the result again changes nothing.
     """
+    total = 0
+    for _ in range(10):  # converges in one or two rounds on the Sussex data
+        rows, folded = _fold_aliases_once(rows)
+        total += folded
+        if not folded:
+            break
+    return rows, total
+
+
+def _fold_aliases_once(rows: list[PlaceRow]) -> tuple[list[PlaceRow], int]:
     by_name: dict[str, list[PlaceRow]] = defaultdict(list)
     for row in rows:
         by_name[row.norm].append(row)
@@ -529,7 +563,9 @@ def _fold_aliases(rows: list[PlaceRow]) -> tuple[list[PlaceRow], int]:
     for row in sorted((r for r in rows if r.alt_names), key=_rank):
         if id(row) in gone:
             continue
-        for alt in list(row.alt_names):
+        i = 0
+        while i < len(row.alt_names):  # grows as rows fold in: follow their names too
+            alt, i = row.alt_names[i], i + 1
             for other in by_name.get(normalise(alt), []):
                 if (other is not row and id(other) not in gone and _rank(other) > _rank(row)
                         and _mergeable(row, other)):
@@ -550,39 +586,46 @@ def _beats_for(index: BeatIndex, rows: Sequence[PlaceRow]) -> list[int | None]:
     return [None if r.coarse else b for r, b in zip(rows, beats, strict=True)]
 
 
+def existing_places(session: Session) -> list[PlaceRow]:
+    """Every place in the database as a :class:`PlaceRow` (for merging with new files)."""
+    rows = session.execute(select(Place.name, Place.feature_type, Place.lat, Place.lon,
+                                  Place.source, Place.source_id, Place.alt_names, Place.locality,
+                                  Place.district, Place.prominence, Place.coarse)).all()
+    return [PlaceRow(name=r.name, feature_type=r.feature_type, lat=r.lat, lon=r.lon,
+                     source=r.source, source_id=r.source_id, alt_names=list(r.alt_names or []),
+                     locality=r.locality, district=r.district, prominence=r.prominence,
+                     coarse=bool(r.coarse), existing=True, touched=False) for r in rows]
+
+
+def place_id(row: PlaceRow) -> int:
+    return stable_id("place", row.source, row.source_id)
+
+
 def store_places(session: Session, rows: list[PlaceRow], index: BeatIndex,
-                 report: ImportReport) -> None:
-    """Upsert places with their beats, counting new and updated rows."""
-    beats = _beats_for(index, rows)
-    ids = [stable_id("place", r.source, r.source_id) for r in rows]
-    existing = set(session.scalars(select(Place.id)).all())
-    values = [{"id": pid, "name": r.name, "norm_name": r.norm, "alt_names": r.alt_names,
+                 report: ImportReport, *, existing: Iterable[PlaceRow] = ()) -> None:
+    """Write new and changed places with their beats; delete existing rows folded away.
+
+    A deleted row's mentions are unlinked by the foreign key (``ON DELETE SET NULL``) and
+    linked to the surviving entry by the next tagging run.
+    """
+    before = {place_id(r) for r in existing}
+    write = [r for r in rows if r.touched]
+    beats = _beats_for(index, write)
+    values = [{"id": place_id(r), "name": r.name, "norm_name": r.norm, "alt_names": r.alt_names,
                "feature_type": r.feature_type, "lat": r.lat, "lon": r.lon, "beat_id": b,
                "locality": r.locality, "district": r.district, "prominence": r.prominence,
                "coarse": r.coarse, "source": r.source, "source_id": r.source_id}
-              for pid, r, b in zip(ids, rows, beats, strict=True)]
+              for r, b in zip(write, beats, strict=True)]
     bulk_upsert(session, Place, values, keys=["id"], update=PLACE_UPDATE, label="places")
-    removed = _remove_stale(session, {r.source for r in rows}, set(ids))
-    if removed:
-        report.counts["removed (no longer in the files)"] = removed
-    report.updated += sum(1 for pid in ids if pid in existing)
-    report.created += sum(1 for pid in ids if pid not in existing)
+    gone = sorted(before - {place_id(r) for r in rows})
+    for start in range(0, len(gone), 5_000):
+        session.execute(delete(Place).where(Place.id.in_(gone[start:start + 5_000])))
+    if gone:
+        report.counts["existing entries folded into another"] = len(gone)
+    report.updated += sum(1 for v in values if v["id"] in before)
+    report.created += sum(1 for v in values if v["id"] not in before)
     report.counts["in a beat"] = report.counts.get("in a beat", 0) + sum(b is not None for b in beats)
-    report.counts["coarse"] = report.counts.get("coarse", 0) + sum(r.coarse for r in rows)
-
-
-def _remove_stale(session: Session, sources: set[str], keep: set[int]) -> int:
-    """Delete rows of the re-imported ``sources`` that this import no longer produced.
-
-    A source's file is the whole truth about that source, so a place dropped from the file
-    (or now folded into another entry) goes; mentions pointing at it are unlinked by the
-    foreign key (``ON DELETE SET NULL``) and relinked by the next tagging run.
-    """
-    stale = [pid for pid, in session.execute(select(Place.id).where(Place.source.in_(sources)))
-             if pid not in keep]
-    for start in range(0, len(stale), 5_000):
-        session.execute(delete(Place).where(Place.id.in_(stale[start:start + 5_000])))
-    return len(stale)
+    report.counts["coarse"] = report.counts.get("coarse", 0) + sum(r.coarse for r in write)
 
 
 def import_gazetteer(session: Session, paths: Iterable[str | Path], *,
@@ -613,9 +656,10 @@ def import_gazetteer(session: Session, paths: Iterable[str | Path], *,
         place_rows += rows
     postcode_rows = [read_postcode_file(p, fmt) for p, fmt in postcode_files]
     if place_rows:
-        merged, folded = merge_places(place_rows)
+        existing = existing_places(session)
+        merged, folded = merge_places(place_rows, existing)
         report.counts["rows folded into another entry"] = folded
-        store_places(session, merged, index, report)
+        store_places(session, merged, index, report, existing=existing)
     for (path, _fmt), rows in zip(postcode_files, postcode_rows, strict=True):
         sub = ImportReport(source=path.name)
         store_postcodes(session, rows, index, sub)
@@ -625,7 +669,7 @@ def import_gazetteer(session: Session, paths: Iterable[str | Path], *,
         report.skipped += sub.skipped
         report.warnings += sub.warnings
     report.seconds = time.perf_counter() - started
-    logger.info("%s", report.summary())
+    logger.info("%s", report.summary(), extra={"summary": True})
     return report
 
 
@@ -692,6 +736,8 @@ def read_postcode_file(path: Path, fmt: str | None = None) -> PostcodeRows:
     out.postcodes, out.quality = codes, quality
     out.lat, out.lon = np.array(lat), np.array(lon)
     _convert_grid(out, np.array(grid))
+    logger.info("%s: %d postcodes read (%s format), %d skipped", path.name, len(codes), fmt,
+                out.skipped)
     return out
 
 
@@ -761,7 +807,7 @@ def import_postcodes(session: Session, path: str | Path, *,
     report = ImportReport(source=path.name)
     store_postcodes(session, rows, index or BeatIndex.from_session(session), report)
     report.seconds = time.perf_counter() - started
-    logger.info("%s", report.summary())
+    logger.info("%s", report.summary(), extra={"summary": True})
     return report
 
 

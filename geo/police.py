@@ -315,7 +315,7 @@ def fetch_force(session: Session, api: PoliceAPI, force: str, *,
     reassign_places(session, report)
     report.counts["requests"] = api.requests
     report.seconds = time.perf_counter() - started
-    logger.info("%s", report.summary())
+    logger.info("%s", report.summary(), extra={"summary": True})
     return report
 
 

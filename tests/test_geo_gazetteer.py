@@ -291,3 +291,39 @@ def test_text_stream_with_bom_is_read(engine, tmp_path):
         (level,) = s.scalars(select(Place)).all()
         assert level.alt_names == ["Level", "Levels"]  # a repeat of the name is dropped
         assert level.feature_type == "area:open space" and level.norm_name == "level"
+
+
+def _snapshot(engine) -> dict[int, tuple]:
+    with session_scope(engine) as s:
+        return {p.id: (p.name, p.feature_type, p.beat_id, p.coarse, sorted(p.alt_names))
+                for p in s.scalars(select(Place))}
+
+
+def test_files_imported_one_by_one_merge_like_one_call(sqlite_db, tmp_path):
+    together = make_engine(sqlite_db)
+    with session_scope(together) as s:
+        import_beats(s, BH_WARDS)
+        import_gazetteer(s, [FINE, PLACES, CURATED, POSTAL])
+    want = _snapshot(together)
+    together.dispose()
+    from beatmap.db import init_db
+
+    url = f"sqlite:///{tmp_path / 'apart.db'}"
+    init_db(url)
+    apart = make_engine(url)
+    with session_scope(apart) as s:
+        import_beats(s, BH_WARDS)
+    for path in (POSTAL, PLACES, FINE, CURATED):
+        with session_scope(apart) as s:
+            import_gazetteer(s, [path])
+    got = _snapshot(apart)
+    assert set(got) == set(want)
+    names_differ = [i for i in want if got[i][:4] != want[i][:4]]
+    assert not names_differ
+    # Spellings may arrive in another order, but the same ones arrive.
+    assert all(set(got[i][4]) == set(want[i][4]) for i in want)
+    with session_scope(apart) as s:  # and once more: nothing changes
+        again = import_gazetteer(s, [PLACES])
+        assert again.created == 0
+    assert _snapshot(apart) == got
+    apart.dispose()
