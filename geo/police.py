@@ -154,10 +154,11 @@ class PoliceAPI:
         wait = DEFAULT_RETRY_WAIT
         if value.isdigit():
             wait = float(value)
-        elif value:
-            when = email.utils.parsedate_to_datetime(value) if "," in value else None
-            if when is not None:
-                wait = max(0.0, when.timestamp() - time.time())
+        elif value:  # an HTTP date; anything unreadable falls back to the default wait
+            try:
+                wait = max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+            except (TypeError, ValueError, IndexError):
+                logger.debug("unreadable Retry-After %r", value)
         return min(wait, self.max_wait)
 
     def _decode(self, url: str, resp: Response) -> Any | None:

@@ -292,3 +292,19 @@ def test_a_channel_listed_by_several_neighbourhoods_is_not_tied_to_one(sqlite_db
                                "Abbey, New Parks")
         for beat in s.scalars(select(Beat)):  # still listed as a channel of both beats
             assert "http://www.example.com" in {c["url"] for c in beat.details["channels"]}
+
+
+def test_retry_after_forms():
+    import email.utils
+    import time
+
+    from geo.police import Response
+
+    api = PoliceAPI("http://127.0.0.1:9/api", user_agent="ua", max_wait=30)
+    wait = api._retry_wait
+    assert wait(Response(429, {"retry-after": "5"}, b"")) == 5.0
+    soon = email.utils.formatdate(time.time() + 10, usegmt=True)
+    assert 5 < wait(Response(429, {"retry-after": soon}, b"")) <= 10.5
+    assert wait(Response(429, {"retry-after": "soon, please"}, b"")) == 1.0
+    assert wait(Response(429, {}, b"")) == 1.0
+    assert wait(Response(429, {"retry-after": "3600"}, b"")) == 30.0
