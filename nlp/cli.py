@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from beatmap.cli import get_config
 from beatmap.db import open_engine, session_scope
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def tag(ctx: click.Context, text: str | None, file_: Path | None, fmt: str, resc
     from nlp.tagger import Tagger
     from nlp.tagger import rescan as run_rescan
 
-    config = get_config(ctx)
+    config = ctx.find_root().obj["config"]  # set by the beatmap group (beatmap.cli)
     engine = open_engine(config.db)
     try:
         with session_scope(engine) as session:
