@@ -627,3 +627,15 @@ def test_logout(web):
     assert post(client, "/logout").status_code == 302
     assert client.get("/beats").status_code == 302
     assert audit_actions(engine, "logout")[0].actor == "sergeant1"
+
+
+def test_crawl_start_refused_without_contact_url(web):
+    """The real crawler's readiness check runs before any thread starts, so the analyst sees
+    why (no contact_url configured here) instead of a crawl that silently never happens."""
+    app, engine, _ = web
+    assert app.extensions["beatmap"]["config"].contact_url == ""
+    client = client_as(app, "analyst")
+    post(client, "/crawls/start", {"purpose": "find residents groups"})
+    html = client.get("/crawls").get_data(as_text=True)
+    assert "cannot start the crawl: set contact_url" in html
+    assert not any(t.is_alive() for t in app.extensions["beatmap"]["crawls"].values())

@@ -56,6 +56,12 @@ def start(app: Flask, config: Config, *, actor: str, purpose: str) -> threading.
         raise CrawlStartError("a crawl started from the web UI is still running")
     kwargs = _supported_kwargs(run_crawl, actor=actor, purpose=purpose)
     crawl_config = config.replace(crawl_purpose=purpose)
+    check_ready = getattr(importlib.import_module(RUNNER[0]), "check_ready", None)
+    if check_ready is not None:  # refuse here, where the user sees it, not in the thread
+        try:
+            check_ready(crawl_config, purpose)
+        except ValueError as exc:
+            raise CrawlStartError(f"cannot start the crawl: {exc}") from exc
 
     def work() -> None:
         try:

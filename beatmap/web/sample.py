@@ -21,6 +21,8 @@ from beatmap.db import utcnow
 from beatmap.ids import stable_id
 from beatmap.models import (
     Beat,
+    CrawlRun,
+    LedgerEntry,
     Link,
     Outreach,
     Place,
@@ -123,6 +125,7 @@ def build_sample(engine: Engine, *, venues: int = 300, seed: int = 7, hostile: b
         _venue(rng, i, now, beat_ids, beat_places, rows, info, hostile=hostile)
     _links(rng, info.venue_ids, now, rows)
     _rank(rows[VenueScore])
+    runs, ledger = _runs(now)
     with Session(engine) as session:
         session.execute(insert(Beat), beat_rows)
         session.execute(insert(Place), place_rows)
@@ -131,6 +134,8 @@ def build_sample(engine: Engine, *, venues: int = 300, seed: int = 7, hostile: b
         for model in (Venue, Seed, VenueScore, Post, PlaceMention, PostTopic, Link, Outreach):
             for start in range(0, len(rows[model]), 5000):
                 session.execute(insert(model), rows[model][start:start + 5000])
+        session.execute(insert(CrawlRun), runs)
+        session.execute(insert(LedgerEntry), ledger)
         session.commit()
     return info
 
@@ -239,3 +244,26 @@ def _rank(scores: list[dict]) -> None:
         rows.sort(key=lambda r: (-r["score"], r["venue_id"]))
         for rank, row in enumerate(rows, start=1):
             row["rank"] = rank
+
+
+def _runs(now: datetime) -> tuple[list[dict], list[dict]]:
+    """Two past crawl runs (one finished, one failed) and a few failed fetches."""
+    finished, failed = stable_id("run", 1), stable_id("run", 2)
+    runs = [
+        {"id": finished, "started_at": now - timedelta(days=2), "status": "finished",
+         "finished_at": now - timedelta(days=2) + timedelta(minutes=14),
+         "purpose": "map local community venues for neighbourhood engagement",
+         "actor": "cli:analyst", "mode": "single", "config": {"max_pages": 50000},
+         "stats": {"pages/fetched": 4210, "posts/stored": 9876, "venues/discovered": 312,
+                   "fetch/error": 17, "robots/disallowed": 40, "fetch/blocked/ssrf": 2}},
+        {"id": failed, "started_at": now - timedelta(hours=5), "status": "failed",
+         "finished_at": now - timedelta(hours=5) + timedelta(minutes=1),
+         "purpose": "refresh Hanover venues", "actor": "analyst1", "mode": "single",
+         "config": {}, "stats": {"pages/fetched": 12, "fetch/error": 3}}]
+    ledger = [{"url_fp": f"fp{i}", "url": f"https://down{i}.sample.test/", "venue_id": None,
+               "state": "failed", "lease_owner": None, "lease_expires_at": None, "attempts": 3,
+               "last_error": "connection refused", "http_status": None, "depth": 1,
+               "priority": 0.0, "discovered_at": now - timedelta(hours=6),
+               "fetched_at": now - timedelta(hours=5), "next_fetch_at": None, "run_id": failed,
+               "etag": None, "last_modified": None} for i in range(3)]
+    return runs, ledger
