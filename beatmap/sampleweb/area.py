@@ -236,7 +236,7 @@ def _finish(area: Area) -> Area:
 
 def load_area_from_db(url: str, *, beat_keys: Iterable[str] | None = None) -> Area:
     """Load the area from an imported database (``beats import`` and ``gazetteer import``)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from beatmap.db import make_engine, session_scope
     from beatmap.models import Beat, Place, Postcode
@@ -261,11 +261,16 @@ def load_area_from_db(url: str, *, beat_keys: Iterable[str] | None = None) -> Ar
                                       .where(Postcode.beat_id.in_(ids))):
                 beats[ids[pc.beat_id]].postcodes.append(pc.postcode)
             forces = sorted({r.force for r in rows if r.force})
+            # Name the area after the local authority most of its places belong to (the CSV
+            # path uses the boundary file's lad_name the same way); the force id otherwise.
+            district = session.execute(
+                select(Place.district, func.count()).where(Place.beat_id.in_(ids), Place.district.is_not(None))
+                .group_by(Place.district).order_by(func.count().desc(), Place.district).limit(1)).first()
     finally:
         engine.dispose()
     for beat in beats.values():
         seen: set[str] = set()
         beat.places = [p for p in beat.places
                        if not (p.name.casefold() in seen or seen.add(p.name.casefold()))]
-    name = " / ".join(forces) if forces else "imported beats"
+    name = district[0] if district else (" / ".join(forces) if forces else "imported beats")
     return _finish(Area(name=name, beats=sorted(beats.values(), key=lambda b: b.key)))
