@@ -51,7 +51,7 @@ import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -705,9 +705,9 @@ def read_postcode_file(path: Path, fmt: str | None = None) -> PostcodeRows:
     with open_text(path) as fh:
         try:
             if fmt == "codepoint":
-                reader = csv.DictReader(fh)
-                reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or []]
-                rows = ((i, _codepoint_dict(r)) for i, r in enumerate(reader, start=2))
+                reader = csv.reader(fh)
+                pick = _codepoint_columns(next(reader))
+                rows = ((i, pick(r)) for i, r in enumerate(reader, start=2))
             else:
                 rows = ((i, _codepoint_raw(r)) for i, r in enumerate(csv.reader(fh), start=1))
             for i, (code_text, q, la, lo, e, n) in rows:
@@ -758,16 +758,32 @@ def _convert_grid(out: PostcodeRows, grid: np.ndarray) -> None:
         raise GeoDataError(f"postcode {first}: point outside latitude/longitude ranges")
 
 
-def _codepoint_dict(r: dict) -> tuple:
-    code = r.get("postcode")
-    q = _int(r.get("positional_quality") or r.get("positional_quality_indicator")
-             or r.get("quality"))
-    la, lo = _blank(r.get("lat") or r.get("latitude")), _blank(r.get("lon") or r.get("longitude"))
-    e = _blank(r.get("easting") or r.get("eastings"))
-    n = _blank(r.get("northing") or r.get("northings"))
-    if la is None or lo is None:
-        la = lo = None
-    return code, q, la, lo, e, n
+# Header names of a Code-Point file with a header row (ours, or OS's own with a header).
+CODEPOINT_HEADERS = {
+    "postcode": ("postcode",),
+    "quality": ("positional_quality", "positional_quality_indicator", "quality"),
+    "lat": ("lat", "latitude"), "lon": ("lon", "longitude"),
+    "easting": ("easting", "eastings"), "northing": ("northing", "northings"),
+}
+
+
+def _codepoint_columns(header: list[str]) -> Callable[[list[str]], tuple]:
+    """A function picking (postcode, quality, lat, lon, easting, northing) from a row."""
+    names = [h.strip().lower() for h in header]
+    at = {key: next((names.index(c) for c in choices if c in names), None)
+          for key, choices in CODEPOINT_HEADERS.items()}
+
+    def cell(row: list[str], key: str) -> str | None:
+        i = at[key]
+        return _blank(row[i]) if i is not None and i < len(row) else None
+
+    def pick(row: list[str]) -> tuple:
+        la, lo = cell(row, "lat"), cell(row, "lon")
+        if la is None or lo is None:
+            la = lo = None
+        return (cell(row, "postcode"), _int(cell(row, "quality")), la, lo,
+                cell(row, "easting"), cell(row, "northing"))
+    return pick
 
 
 def _codepoint_raw(r: list[str]) -> tuple:
