@@ -52,9 +52,11 @@ def read_feed(body: bytes, url: str, content_type: str = "") -> Any | None:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    # Bytes in, so feedparser never treats the argument as a URL or a file name.
-    return feedparser.parse(bytes(body), response_headers=headers, sanitize_html=True,
-                            resolve_relative_uris=True)
+    # Bytes in, so feedparser never treats the argument as a URL or a file name. Its HTML
+    # sanitiser and URI rewriting are off: entry HTML is only ever reduced to text here (never
+    # rendered), links are resolved by our own code, and both passes doubled the cost.
+    return feedparser.parse(bytes(body), response_headers=headers, sanitize_html=False,
+                            resolve_relative_uris=False)
 
 
 def parse_feed(response: Response, result: ParseResult, *, board: str | None = None,

@@ -29,7 +29,6 @@ from crawler.adapters.markup import (
     css_first,
     description,
     feed_links,
-    first_match,
     is_home,
     node_text,
     one_line,
@@ -98,19 +97,20 @@ class ForumAdapter(Adapter):
 
     def parse_html(self, response: Response, result: ParseResult) -> None:
         sel = selector_of(response)
+        root = root_of(sel)
         s = self.selectors
         result.links.extend(page_links(sel, response.url))
-        title = self.thread_title(sel)
-        board = self.board_name(sel, title)
+        title = self.thread_title(root)
+        board = self.board_name(root, title)
         now = self.page_time(response)
-        for node in innermost(css_all(root_of(sel), s.post)):
+        for node in innermost(css_all(root, s.post)):
             post = self.post_from(node, response.url, title, board, now)
             if post is not None:
                 result.posts.append(post)
-        threads = self._hrefs(sel, s.thread_link, response.url)
-        boards = self._hrefs(sel, s.board_link, response.url)
+        threads = self._hrefs(root, s.thread_link, response.url)
+        boards = self._hrefs(root, s.board_link, response.url)
         result.follow.extend(threads + boards)
-        pages = self._hrefs(sel, s.next_page, response.url) or [rel_next(sel, response.url)]
+        pages = self._hrefs(root, s.next_page, response.url) or [rel_next(sel, response.url)]
         result.follow.extend(u for u in pages if u)
         if result.posts:
             result.kind = "thread"
@@ -126,23 +126,21 @@ class ForumAdapter(Adapter):
 
     # -- pieces a site or engine may override ---------------------------------------------
 
-    def thread_title(self, sel: Selector) -> str | None:
-        node = first_match(sel, self.selectors.thread_title)
-        title = one_line(text_of(node[0]), 500) if node else ""
+    def thread_title(self, root: etree._Element | None) -> str | None:
+        node = css_first(root, self.selectors.thread_title)
+        title = one_line(node_text(node[0]), 500) if node else ""
         if title and self.title_noise is not None:
             title = one_line(self.title_noise.sub(" ", title))
         return title or None
 
-    def board_name(self, sel: Selector, title: str | None) -> str | None:
+    def board_name(self, root: etree._Element | None, title: str | None) -> str | None:
         s = self.selectors
-        crumbs = [one_line(text_of(c)) for c in sel.css(s.breadcrumb)] if s.breadcrumb else []
+        crumbs = [one_line(node_text(c)) for c in css_all(root, s.breadcrumb)]
         crumbs = [c for c in crumbs if c and c.lower() not in ROOT_CRUMBS and c != title]
         if crumbs:
             return crumbs[-1]
-        if s.board_title:
-            node = first_match(sel, s.board_title)
-            return one_line(text_of(node[0])) or None if node else None
-        return None
+        node = css_first(root, s.board_title)
+        return (one_line(node_text(node[0])) or None) if node else None
 
     def post_from(self, node: etree._Element, page_url: str, title: str | None,
                   board: str | None, now: datetime | None) -> PostItem | None:
@@ -206,12 +204,10 @@ class ForumAdapter(Adapter):
         return parse_date(raw.decode("latin-1")) if raw else None
 
     @staticmethod
-    def _hrefs(sel: Selector, query: str, base_url: str) -> list[str]:
-        if not query:
-            return []
+    def _hrefs(root: etree._Element | None, query: str, base_url: str) -> list[str]:
         urls = []
-        for node in sel.css(query):
-            url = absolute(base_url, node.attrib.get("href"))
+        for node in css_all(root, query):
+            url = absolute(base_url, node.get("href"))
             if url:
                 urls.append(url)
         return urls

@@ -191,12 +191,13 @@ def links_in(node: etree._Element | None, base_url: str) -> list[LinkItem]:
     if node is None:
         return []
     items: list[LinkItem] = []
+    texts: dict[etree._Element, str] = {}  # container → text, computed once per container
     for a in node.iter("a", "area"):
         url = absolute(base_url, a.get("href"))
         if url is None or is_share_link(url):
             continue
         anchor = one_line(node_text(a)) or one_line(a.get("title")) or _img_alt(a)
-        items.append(LinkItem(url=url, anchor_text=anchor, context=_context(a, anchor)))
+        items.append(LinkItem(url=url, anchor_text=anchor, context=_context(a, anchor, texts)))
     return items
 
 
@@ -207,14 +208,16 @@ def _img_alt(a: etree._Element) -> str:
     return ""
 
 
-def _context(a: etree._Element, anchor: str) -> str:
+def _context(a: etree._Element, anchor: str, texts: dict[etree._Element, str]) -> str:
     """Text of the nearest list item, row, paragraph or card holding the link."""
     node = a.getparent()
     hops = 0
     while node is not None and hops < 4:
         if isinstance(node.tag, str) and node.tag.lower() in ("li", "tr", "p", "dd", "td",
                                                                 "article", "section"):
-            text = one_line(node_text(node), MAX_CONTEXT_CHARS)
+            if node not in texts:
+                texts[node] = one_line(node_text(node), MAX_CONTEXT_CHARS)
+            text = texts[node]
             if text != anchor:  # a cell holding only the link: its row says more
                 return text
         node = node.getparent()
