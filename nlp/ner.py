@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+from pathlib import Path
 
 import spacy
 
@@ -28,20 +29,23 @@ class NerUnavailable(OSError):
 
 
 def load_ner(name: str) -> spacy.language.Language:
-    """Load the ``ner`` (and its ``tok2vec``) of the installed spaCy pipeline ``name``."""
-    if not spacy.util.is_package(name):
+    """Load the ``ner`` (and its ``tok2vec``) of an installed spaCy pipeline package, or of a
+    pipeline saved in the directory ``name``."""
+    if Path(name).is_dir():
+        path = Path(name)
+    elif spacy.util.is_package(name):
+        path = spacy.util.get_package_path(name)
+    else:
         raise NerUnavailable(
             f"statistical NER model {name!r} is not installed; it is optional — install the "
             f"pinned package (see docs/tagging.md) or leave the ner_model setting empty")
     try:
-        info = spacy.info(name)
-    except Exception:  # spaCy raises various errors for broken packages; report them as one
-        info = {}
-    names = info.get("pipeline") or []
-    if names and "ner" not in names:
+        names = list(spacy.util.get_model_meta(path).get("pipeline") or [])
+    except (OSError, ValueError) as exc:
+        raise NerUnavailable(f"spaCy pipeline {name!r} cannot be read: {exc}") from exc
+    if "ner" not in names:
         raise NerUnavailable(f"spaCy pipeline {name!r} has no 'ner' component")
-    exclude = [p for p in names if p not in KEEP_PIPES]
-    nlp = spacy.load(name, exclude=exclude)
+    nlp = spacy.load(name, exclude=[p for p in names if p not in KEEP_PIPES])
     logger.info("statistical NER %s %s loaded (pipes: %s)", name, model_version(name),
                 ", ".join(nlp.pipe_names))
     return nlp

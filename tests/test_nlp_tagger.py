@@ -463,3 +463,30 @@ def test_every_police_uk_category_is_a_topic():
     categories = json.loads(Path("data/police/crime_categories.json").read_text())
     keys = {d.key for d in topic_defs() if d.category == "crime"}
     assert {c["url"] for c in categories} - {"all-crime"} == keys
+
+
+# --- optional statistical NER --------------------------------------------------------------
+
+
+def test_optional_ner_hook_adds_unknown_places(gaz_db, tmp_path):
+    import spacy
+
+    # A tiny stand-in for a statistical pipeline: its "ner" is a rule-based entity ruler, so
+    # the loading and merging code runs for real without a large model.
+    model = spacy.blank("en")
+    ruler = model.add_pipe("entity_ruler", name="ner")
+    ruler.add_patterns([{"label": "GPE", "pattern": "Atlantis"},
+                        {"label": "GPE", "pattern": "Kemptown"},
+                        {"label": "PERSON", "pattern": "Alice"}])
+    model.to_disk(tmp_path / "tiny_ner")
+    with session_scope(gaz_db) as s:
+        tagger = Tagger.from_session(s, cache_dir=tmp_path / "cache",
+                                     ner_model=str(tmp_path / "tiny_ner"))
+    result = tagger.tag("Alice moved from Atlantis to Kemptown")
+    by_surface = {p.surface: p for p in result.places}
+    assert set(by_surface) == {"Atlantis", "Kemptown"}  # no PERSON; no duplicate Kemptown
+    assert by_surface["Kemptown"].source == "gazetteer"
+    atlantis = by_surface["Atlantis"]
+    assert atlantis.source == str(tmp_path / "tiny_ner")
+    assert atlantis.status == "ambiguous" and atlantis.reason == "not in the gazetteer"
+    assert result.beats == {"B-KEM": pytest.approx(0.95)}
