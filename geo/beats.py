@@ -26,6 +26,7 @@ Re-importing a key updates that beat in place (``Beat.id = stable_id("beat", key
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -418,7 +419,8 @@ def geometry_to_geojson(geom: BaseGeometry) -> dict:
 
 def import_beats(session: Session, path: str | Path, *, id_prop: str | None = None,
                  name_prop: str | None = None, force: str | None = None,
-                 where: Mapping[str, str] | None = None, reassign: bool = True) -> ImportReport:
+                 where: Mapping[str, str] | None = None, names: str | Path | None = None,
+                 reassign: bool = True) -> ImportReport:
     """Import or update the beats in ``path`` (GeoJSON, KML, police.uk JSON, folder or zip).
 
     Parameters
@@ -428,15 +430,21 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     id_prop, name_prop : property holding the beat key / name (guessed when omitted).
     force : police force id stored with each beat (e.g. ``sussex``).
     where : keep only features whose properties equal these values (``{"lad_name": "Worthing"}``).
+    names : a police.uk neighbourhood list (``[{"id", "name"}]``, the ``/{force}/neighbourhoods``
+        answer) naming beats keyed by file name, whose files carry only the id.
     reassign : afterwards recompute the beat of every place and postcode already imported.
     """
     started = time.perf_counter()
     path = Path(path)
     features = read_beats(path, id_prop=id_prop, name_prop=name_prop, where=where)
+    titles = read_neighbourhood_names(Path(names)) if names else {}
     for f in features:
         f.force = force or f.force
-        if f.from_file_name and f.force:
-            f.key = police_key(f.force, f.key)
+        if f.from_file_name:
+            if f.name in (f.key, "") and f.key in titles:
+                f.name = titles[f.key]
+            if f.force:
+                f.key = police_key(f.force, f.key)
     report = ImportReport(source=path.name)
     cleaned = _check_all(features, report)
     store_beats(session, cleaned, source=path.name, force=force, report=report)
@@ -445,6 +453,17 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     report.seconds = time.perf_counter() - started
     logger.info("%s", report.summary(), extra={"summary": True})
     return report
+
+
+def read_neighbourhood_names(path: Path) -> dict[str, str]:
+    """``{id: name}`` from a police.uk neighbourhood list file (BOM and HTML entities allowed)."""
+    try:
+        doc = json.loads(_read(path).decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GeoDataError(f"{path.name}: not a JSON neighbourhood list ({exc})") from exc
+    if not isinstance(doc, list) or not all(isinstance(d, dict) and "id" in d for d in doc):
+        raise GeoDataError(f"{path.name}: expected a list of {{\"id\", \"name\"}} objects")
+    return {str(d["id"]): html.unescape(str(d.get("name") or d["id"])).strip() for d in doc}
 
 
 def _check_all(features: list[BeatFeature], report: ImportReport) -> list[tuple[BeatFeature, BaseGeometry]]:

@@ -80,9 +80,12 @@ def beats() -> None:
 @click.option("--force", "force_id", metavar="FORCE", help="police.uk force id stored with the beats.")
 @click.option("--where", "where", multiple=True, metavar="PROP=VALUE",
               help="Import only features with this property value (repeatable).")
+@click.option("--names", type=click.Path(path_type=Path), metavar="JSON",
+              help="police.uk neighbourhood list naming beats whose files carry only an id "
+                   "(e.g. data/police/sussex_neighbourhoods.json).")
 @click.pass_context
 def beats_import(ctx: click.Context, file: Path, id_prop: str | None, name_prop: str | None,
-                 force_id: str | None, where: tuple[str, ...]) -> None:
+                 force_id: str | None, where: tuple[str, ...], names: Path | None) -> None:
     """Import beats from FILE: GeoJSON, KML, police.uk boundary JSON, or a folder/zip of them.
 
     Re-importing updates beats in place; places and postcodes are re-assigned to beats.
@@ -93,7 +96,7 @@ def beats_import(ctx: click.Context, file: Path, id_prop: str | None, name_prop:
     _err(f"importing beats from {file} …")
     with _session(ctx) as session, _progress_to_stderr():
         report = import_beats(session, file, id_prop=id_prop, name_prop=name_prop,
-                              force=force_id, where=parse_where(where) or None)
+                              force=force_id, where=parse_where(where) or None, names=names)
     _echo_report(report)
 
 

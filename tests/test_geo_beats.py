@@ -263,3 +263,23 @@ def test_shared_border_has_one_answer(sqlite_db):
     assert on_edge == [stable_id("beat", "sussex/CC1NH1")] * 3
     assert index.locate_many([(50.8240, -0.1350)]) == on_edge[:1]
     engine.dispose()
+
+
+def test_names_from_a_police_uk_neighbourhood_list(sqlite_db, tmp_path):
+    listing = tmp_path / "sussex_neighbourhoods.json"
+    listing.write_bytes(b"\xef\xbb\xbf" + json.dumps(
+        [{"id": "CC1NH1", "name": "Regency Business"}, {"id": "CC1NH9", "name": "Queen&#039;s Park"}]
+    ).encode())
+    engine = make_engine(sqlite_db)
+    with session_scope(engine) as s:
+        import_beats(s, FIX / "policeuk_kml", names=listing)
+        import_beats(s, FIX / "CC1NH9.json", force="sussex", names=listing)
+        names = dict(s.execute(select(Beat.key, Beat.name)).all())
+    assert names == {"sussex/CC1NH1": "Regency Business",  # the KML only had the id
+                     "sussex/CC1NH2": "North Laine",  # its own placemark name is kept
+                     "sussex/CC1NH9": "Queen's Park"}
+    listing.write_text("{}", encoding="utf-8")
+    with pytest.raises(GeoDataError, match="expected a list"):
+        with session_scope(engine) as s:
+            import_beats(s, FIX / "policeuk_kml", names=listing)
+    engine.dispose()
