@@ -172,6 +172,9 @@ class Tagger:
         self.ner_name = ner_name
         self.patterns_path: Path | None = None
         self.patterns_built = False
+        # Running counts of tag_posts, named like Scrapy stats ("places/ambiguous") so the
+        # crawler can copy them into its per-run stats.
+        self.stats: Counter = Counter()
 
     # --- construction -------------------------------------------------------------------
 
@@ -336,7 +339,18 @@ class Tagger:
         for post in posts:
             post.tagged_at = now
         session.flush()
+        self._count(results)
         return len(posts)
+
+    def _count(self, results: Sequence[TagResult]) -> None:
+        stats = self.stats
+        stats["posts/tagged"] += len(results)
+        for r in results:
+            stats["posts/with_beat"] += bool(r.beat_ids)
+            for p in r.places:
+                stats[f"places/{p.status}"] += 1
+            for pc in r.postcodes:
+                stats[f"postcodes/{pc.kind}"] += 1
 
     def _second_pass(self, session: Session, posts: Sequence[Post],
                      extractions: list[_Extraction], results: list[TagResult]) -> None:

@@ -352,6 +352,8 @@ def test_tag_posts_is_idempotent(tagger, gaz_db):
                            s.scalar(select(func.count()).select_from(PostTopic)),
                            s.scalar(select(func.count()).select_from(PostBeat))))
     assert counts[0] == counts[1] == (3, 2, 2)
+    assert tagger.stats["posts/tagged"] == 6 and tagger.stats["places/resolved"] == 6
+    assert tagger.stats["postcodes/postcode"] == 3
     with session_scope(gaz_db) as s:
         post = s.get(Post, posts[0].id)
         assert post.tagged_at is not None
