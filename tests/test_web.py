@@ -639,3 +639,14 @@ def test_crawl_start_refused_without_contact_url(web):
     html = client.get("/crawls").get_data(as_text=True)
     assert "cannot start the crawl: set contact_url" in html
     assert not any(t.is_alive() for t in app.extensions["beatmap"]["crawls"].values())
+
+
+@pytest.mark.parametrize("module", ["beatmap.web.data", "beatmap.web.filters",
+                                    "beatmap.web.security", "beatmap.web.users",
+                                    "beatmap.web.auth"])
+def test_doctests(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

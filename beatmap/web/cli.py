@@ -8,7 +8,6 @@ import sys
 import click
 
 from beatmap import audit
-from beatmap.cli import get_config
 from beatmap.db import open_engine, session_scope
 from beatmap.models import ROLES
 from beatmap.web import users as accounts
@@ -18,6 +17,12 @@ logger = logging.getLogger(__name__)
 # waitress worker threads: requests are short (a page is a few queries), so 8 threads keep
 # two cores busy while one request waits on SQLite; measured in bench/bench_web.py.
 WEB_THREADS = 8
+
+
+def get_config(ctx: click.Context):
+    # The root group's config (as beatmap.cli.get_config; not imported from there, because
+    # beatmap.cli imports this module to register its commands).
+    return ctx.find_root().obj["config"]
 
 
 @click.command()

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["when", "day", "names", "score", "safe_href", "contact_routes", "label"]
+__all__ = ["when", "day", "names", "score", "safe_href", "contact_routes", "label",
+           "stat_items"]
 
 SAFE_SCHEMES = ("http", "https")
 
@@ -109,3 +110,23 @@ def contact_routes(contact: Any) -> list[tuple[str, str, str | None]]:
 def label(value: Any) -> str:
     """A machine word as a label: ``anti-social-behaviour`` → ``anti-social behaviour``."""
     return str(value or "").replace("_", " ")
+
+
+def stat_items(stats: Any, prefix: str = "") -> list[tuple[str, float]]:
+    """A crawl run's numeric stats, nested dicts flattened with ``/``, sorted by name.
+
+    >>> stat_items({"pages": 3, "progress": {"errors": 1, "rate": 2.5}, "note": "x"})
+    [('pages', 3), ('progress/errors', 1), ('progress/rate', 2.5)]
+    """
+    out: list[tuple[str, float]] = []
+    if not isinstance(stats, dict):
+        return out
+    for key, value in stats.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            out.append((name, value))
+        elif isinstance(value, dict):
+            out.extend(stat_items(value, name + "/"))
+    return sorted(out)
