@@ -64,8 +64,8 @@ POSTS = {
     "vbulletin/thread.html": ("thread", 2, dict(
         external_id="6021", author="greenfingers", thread="Fly-tipping behind Hollingdean depot",
         board="Hollingdean and Round Hill",
-        # vBulletin's default date format is month-day-year, shown in the board's zone.
-        published_at=datetime(2024, 6, 3, 18, 42, tzinfo=UTC))),
+        # vBulletin's default date format is month-day-year, shown in UTC by default.
+        published_at=datetime(2024, 6, 3, 19, 42, tzinfo=UTC))),
     "smf/topic.html": ("thread", 2, dict(
         external_id="9120", author="kathy_p", board="Roads and parking",
         thread="Parking on Boundary Road", published_at=datetime(2024, 3, 4, 19, 12, 33, tzinfo=UTC))),
@@ -337,3 +337,13 @@ def test_sitemap_external_entities_are_not_resolved(tmp_path):
             '<url><loc>https://hanover-ra.example/a&x;</loc></url></urlset>').encode()
     result = registry.get("wordpress").parse(response_for("wordpress/wp-sitemap.xml", body))
     assert all("TOP-SECRET" not in url for url in result.follow)
+
+
+def test_a_site_adapter_can_read_text_dates_in_local_time():
+    from crawler.adapters.vbulletin import VbulletinAdapter
+
+    class LondonBoard(VbulletinAdapter):
+        display_tz = "Europe/London"
+
+    post = LondonBoard().parse(response_for("vbulletin/thread.html")).posts[0]
+    assert post.published_at == datetime(2024, 6, 3, 18, 42, tzinfo=UTC)  # 19:42 BST

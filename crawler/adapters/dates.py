@@ -2,8 +2,9 @@
 
 Machine-readable forms (ISO 8601, RFC 2822, Unix epochs, feedparser's UTC tuples) are exact.
 Human-readable forms that forums print ("March 04, 2024, 07:12:33 PM", "Today at 7:12 PM",
-"3 hours ago") carry no offset: they are read in the board's display timezone, which for UK
-boards is Europe/London unless a site adapter says otherwise.
+"3 hours ago") carry no offset: they are read in the board's display timezone. Guests see
+the board default, which phpBB, vBulletin, MyBB and SMF all ship as UTC/GMT; a board whose
+admins chose Europe/London gets a site adapter with ``display_tz`` set (docs/adapters.md).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from dateutil import parser as dateutil_parser
 
 logger = logging.getLogger(__name__)
 
-# UK boards show local time; the engines' own default for a UK install is Europe/London.
-DISPLAY_TZ = "Europe/London"
+# The engines' shipped default for the time shown to guests (phpBB board_timezone "UTC",
+# vBulletin and MyBB GMT, SMF server time, usually UTC). Sites set otherwise override it.
+DISPLAY_TZ = "UTC"
 # Dates outside this window are parse accidents (a phone number read as a year, a 1970 epoch
 # from a zero timestamp). The web of local groups starts in the mid-1990s.
 EARLIEST_YEAR = 1995

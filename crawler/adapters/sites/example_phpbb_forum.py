@@ -1,4 +1,4 @@
-"""Example site adapter: a phpBB board whose theme renamed the post body and shows UTC."""
+"""Example site adapter: a phpBB board whose theme renamed the post body, on London time."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from crawler.adapters.phpbb import SELECTORS, PhpbbAdapter
 
 class ExamplePhpbbForum(PhpbbAdapter):
     """forum.residents-example.example runs phpBB with a custom theme: posts are in
-    ``div.message-text`` and times are shown in UTC; its feed is switched off."""
+    ``div.message-text``, its admins set the board to Europe/London time, and its feed is
+    switched off."""
 
     hosts: ClassVar[tuple[str, ...]] = ("forum.residents-example.example",)
     selectors: ClassVar[ForumSelectors] = replace(SELECTORS, body="div.message-text, div.content")
-    display_tz: ClassVar[str] = "UTC"
+    display_tz: ClassVar[str] = "Europe/London"
     feed_paths: ClassVar[tuple[str, ...]] = ()
