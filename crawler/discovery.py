@@ -166,29 +166,30 @@ def add_alias(session: Session, alias: str, venue_id: int, reason: str) -> None:
                keys=["alias"])
 
 
-def record_links(session: Session, src_venue_id: int, page_url: str,
-                 links: dict[int, tuple[int, str]], now: datetime | None = None) -> None:
-    """Add link evidence: ``links`` maps destination venue id → (count, anchor sample)."""
-    if not links:
-        return
-    now = now or utcnow()
-    rows = [{"src_venue_id": src_venue_id, "dst_venue_id": dst, "count": count,
-             "anchor_text": anchor[:ANCHOR_SAMPLE_CHARS] or None, "example_url": page_url,
-             "first_seen_at": now, "last_seen_at": now}
-            for dst, (count, anchor) in sorted(links.items()) if dst != src_venue_id]
-    if not rows:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def links_upsert(insert):
+    """``INSERT … ON CONFLICT`` for link evidence that adds counts (executemany form)."""
     table = Link.__table__
-    stmt = insert(table).values(rows)
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
         index_elements=["src_venue_id", "dst_venue_id"],
         set_={"count": table.c.count + stmt.excluded.count,
               "last_seen_at": stmt.excluded.last_seen_at,
               # The first sample stays: evidence shown to people should not flicker.
               "anchor_text": func.coalesce(table.c.anchor_text, stmt.excluded.anchor_text),
               "example_url": func.coalesce(table.c.example_url, stmt.excluded.example_url)})
-    session.execute(stmt)
+
+
+def record_links(session: Session, src_venue_id: int, page_url: str,
+                 links: dict[int, tuple[int, str]], now: datetime | None = None) -> None:
+    """Add link evidence: ``links`` maps destination venue id → (count, anchor sample)."""
+    now = now or utcnow()
+    rows = [{"src_venue_id": src_venue_id, "dst_venue_id": dst, "count": count,
+             "anchor_text": anchor[:ANCHOR_SAMPLE_CHARS] or None, "example_url": page_url,
+             "first_seen_at": now, "last_seen_at": now}
+            for dst, (count, anchor) in sorted(links.items()) if dst != src_venue_id]
+    if rows:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(links_upsert(insert), rows)
 
 
 def group_links(links: Iterable[LinkItem]) -> dict[str, list[LinkItem]]:

@@ -72,7 +72,6 @@ KNOWN_ONLY: tuple[KnownPlatform, ...] = (
                   ((r"^/(company|groups|in|school)/[^/]+", 2), (r"^/[^/]+", 1))),
     KnownPlatform("tiktok", ("tiktok.com",), LOGIN_WALL),
     KnownPlatform("snapchat", ("snapchat.com",), LOGIN_WALL),
-    KnownPlatform("telegram", ("telegram.me", "telegram.dog"), LOGIN_WALL),
 )
 _KNOWN_BY_DOMAIN = {d: p for p in KNOWN_ONLY for d in p.domains}
 
@@ -85,6 +84,17 @@ BLOG_HOSTS = frozenset({
 BLOG_PLATFORM = {"blogspot.com": "blogger", "blogger.com": "blogger", "wordpress.com": "wordpress",
                  "substack.com": "substack", "ghost.io": "ghost", "tumblr.com": "tumblr"}
 
+TELEGRAM_DOMAINS = frozenset({"t.me", "telegram.me", "telegram.dog"})
+# Sites that are software vendors, standards bodies or services linked from page footers
+# ("powered by", licences, avatars): never communities, so discovery ignores their links.
+NOT_COMMUNITIES = frozenset({
+    "wordpress.org", "wordpress.com", "blogger.com", "blogspot.com", "phpbb.com",
+    "discourse.org", "ghost.org", "mybb.com", "xenforo.com", "vbulletin.com",
+    "invisioncommunity.com", "invisionpower.com", "simplemachines.org", "substack.com",
+    "joinmastodon.org", "mastodon.social", "w3.org", "creativecommons.org", "gravatar.com",
+    "google.com", "googleapis.com", "gstatic.com", "jquery.com", "cloudflare.com",
+    "schema.org", "ogp.me", "gmpg.org", "feedburner.com", "apple.com", "play.google.com",
+})
 _SUBREDDIT = re.compile(r"^/r/([A-Za-z0-9_]{2,32})(?:/|$)")
 _TELEGRAM_INVITE = re.compile(r"^/(joinchat/|\+)")
 _TELEGRAM_CHANNEL = re.compile(r"^/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})(?:/|$)")
@@ -183,8 +193,8 @@ def venue_key(url: str) -> VenueRef:
     if known is not None:
         return _known_only_ref(known, host, path, parts.query)
     domain = registered_domain(host)
-    if domain in ("t.me",):
-        return _telegram_ref(path)
+    if domain in TELEGRAM_DOMAINS or domain.split(".")[0] == "telegram":
+        return _telegram_ref(host, parts.port, path, parts.scheme)
     sub = _SUBREDDIT.match(path)
     if sub:
         real = domain in ("reddit.com", "redd.it")
@@ -208,18 +218,37 @@ def _blog_platform(host: str) -> str:
     return "unknown"
 
 
-def _telegram_ref(path: str) -> VenueRef:
+def _telegram_ref(host: str, port: int | None, path: str, scheme: str) -> VenueRef:
+    """Telegram (t.me, or a Telegram-style preview host): a channel per first path segment."""
+    real = registered_domain(host) in TELEGRAM_DOMAINS
+    base = "t.me" if real else site_host(host) + (f":{port}" if port else "")
+    origin = "https://t.me" if real else f"{scheme}://{host}" + (f":{port}" if port else "")
     if _TELEGRAM_INVITE.match(path):
         code = path.strip("/").split("/")[-1]
-        key = f"t.me/{code}"
+        key = f"{base}/{code}"
         return VenueRef(key, "telegram", False, "private invite: membership needed",
-                        f"https://{key}")
+                        f"{origin}{path}")
     match = _TELEGRAM_CHANNEL.match(path)
     if not match:
-        return VenueRef("t.me", "telegram", False, "not a public channel", "https://t.me/")
+        return VenueRef(base, "telegram", False, "not a public channel", f"{origin}/")
     name = match.group(1).lower()
     # Public channels have a login-free preview at /s/<name>, the one page we read.
-    return VenueRef(f"t.me/{name}", "telegram", True, None, f"https://t.me/s/{name}")
+    return VenueRef(f"{base}/{name}", "telegram", True, None, f"{origin}/s/{name}")
+
+
+def is_not_a_community(url: str) -> bool:
+    """True for links to software vendors and web services (footer links), not venues.
+
+    >>> is_not_a_community("https://wordpress.org/")
+    True
+    >>> is_not_a_community("https://hanover.wordpress.com/")
+    False
+    """
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return True
+    return site_host(host) in NOT_COMMUNITIES or host in NOT_COMMUNITIES
 
 
 def is_known_only(url: str) -> bool:

@@ -18,18 +18,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scrapy.crawler import Crawler
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twisted.internet import task
 
-from beatmap.db import make_engine, session_scope, upsert, utcnow
+from beatmap.db import make_engine, session_scope, utcnow
 from beatmap.ids import fingerprint, stable_id
-from beatmap.models import Page, Post, Venue
+from beatmap.models import LedgerEntry, Page, Post, Venue
 from crawler import ledger
 from crawler.discovery import (
+    ANCHOR_SAMPLE_CHARS,
     DEPTH_PENALTY,
     ENTRY_POINT_BONUS,
     FOLLOW_PENALTY,
@@ -39,25 +39,27 @@ from crawler.discovery import (
     ensure_venue,
     group_links,
     link_priority,
-    record_links,
+    links_upsert,
     resolve_venue,
 )
 from crawler.items import FetchFailure, PageItem
 from crawler.urls import URLError, canonicalize, host_of, trap_reason, url_fp
-from crawler.venues import VenueRef, venue_key
+from crawler.venues import VenueRef, is_not_a_community, venue_key
 
 logger = logging.getLogger(__name__)
 
-# One commit per 50 pages or per second: on SQLite each commit is an fsync of the WAL, so
-# batching is most of the storage speed; a second bounds what a crash makes us refetch.
+# One commit per 50 pages or per quarter second: on SQLite each commit is an fsync of the WAL, so
+# batching is most of the storage speed; the short interval keeps newly found links flowing
+# to the leasing spider (a forum is a chain of listing pages) and bounds what a crash loses.
 BATCH_SIZE = 50
-BATCH_SECONDS = 1.0
+BATCH_SECONDS = 0.25
 # Revisit intervals from activity: a venue is looked at again about as often as it posts,
 # never more than daily nor less than monthly; dormant venues quarterly.
 MIN_REVISIT = timedelta(days=1)
 MAX_REVISIT = timedelta(days=30)
 DORMANT_REVISIT = timedelta(days=90)
 DORMANT_AFTER = timedelta(days=365)  # no post for a year: dormant
+VENUE_REFRESH_SECONDS = 5.0  # recount a busy venue's posts at most this often (and at the end)
 REVISIT_KINDS = frozenset({"home", "listing", "feed", "api", "sitemap", "board"})
 # Hijack evidence: most posts of a page full of spam vocabulary.
 SPAM_WORDS = re.compile(r"\b(casino|viagra|cialis|payday loans?|crypto ?currency|bitcoin|"
@@ -80,6 +82,10 @@ class StorePipeline:
         self.venues: dict[str, VenueState] = {}
         self.queued: set[str] = set()
         self.calendar_counts: dict[str, int] = {}
+        self.dirty: set[int] = set()
+        self.refreshed: dict[int, float] = {}
+        self.reenabled: set[int] = set()
+        self.platforms: dict[int, str] = {}
         self.tagger: Any = None
         self.scorer: LocalityScorer | None = None
         self.crawler: Crawler | None = None
@@ -111,6 +117,8 @@ class StorePipeline:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self.flush()
+        with session_scope(self.engine) as session:
+            self._refresh_due(session, everything=True)
         self.engine.dispose()
 
     def process_item(self, item):
@@ -134,7 +142,7 @@ class StorePipeline:
         try:
             with session_scope(self.engine) as session:
                 self._store_all(session, items)
-        except SQLAlchemyError:
+        except Exception:  # noqa: BLE001 - one bad item must not lose the batch
             logger.exception("batch of %d failed; storing one by one", len(items))
             self.venues.clear()
             self.queued.clear()
@@ -148,7 +156,8 @@ class StorePipeline:
         try:
             with session_scope(self.engine) as session:
                 self._store_all(session, [item])
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # noqa: BLE001 - recorded on the URL, crawl goes on
+            logger.exception("could not store %s", item.url)
             self.venues.clear()
             self.queued.clear()
             self.stats.inc_value("store/error")
@@ -158,57 +167,63 @@ class StorePipeline:
                               next_fetch_at=ledger.retry_at(2), run_id=self.run_id)
 
     def _store_all(self, session: Session, items: list) -> None:
-        new_posts: list[int] = []
-        touched: set[int] = set()
+        batch = _Batch()
+        page_ids = [stable_id(i.url_fp) for i in items if isinstance(i, PageItem)]
+        previous = dict(session.execute(select(Page.id, Page.content_hash)
+                                        .where(Page.id.in_(page_ids))).all()) if page_ids else {}
         for item in items:
             if isinstance(item, FetchFailure):
-                self._store_failure(session, item)
+                self._store_failure(session, item, batch)
             else:
-                new_posts += self._store_page(session, item, touched)
-        if new_posts and self.tagger is not None:
-            posts = session.execute(select(Post).where(Post.id.in_(new_posts))).scalars().all()
+                self._store_page(session, item, batch, previous)
+        batch.write(session)
+        if batch.post_ids and self.tagger is not None:
+            posts = session.execute(select(Post).where(Post.id.in_(batch.post_ids))).scalars().all()
             self.tagger.tag_posts(session, posts)
             self.stats.inc_value("store/tagged_posts", len(posts))
-        for venue_id in touched:
-            _refresh_venue(session, venue_id)
+        self.dirty.update(batch.touched)
+        self._refresh_due(session)
+
+    def _refresh_due(self, session: Session, *, everything: bool = False) -> None:
+        """Recount posts and statuses of changed venues, each at most every few seconds."""
+        now = time.monotonic()
+        for venue_id in list(self.dirty):
+            if everything or now - self.refreshed.get(venue_id, 0.0) >= VENUE_REFRESH_SECONDS:
+                _refresh_venue(session, venue_id)
+                self.refreshed[venue_id] = now
+                self.dirty.discard(venue_id)
 
     # --- pages ----------------------------------------------------------------------------
 
-    def _store_page(self, session: Session, item: PageItem, touched: set[int]) -> list[int]:
+    def _store_page(self, session: Session, item: PageItem, batch: _Batch,
+                    previous: dict[int, str | None]) -> None:
         now = utcnow()
         venue = self._page_venue(session, item)
         page_id = stable_id(item.url_fp)
-        previous = session.execute(select(Page.content_hash)
-                                   .where(Page.id == page_id)).scalar_one_or_none()
-        unchanged = item.not_modified or (previous is not None
-                                          and previous == item.content_hash)
+        unchanged = item.not_modified or (page_id in previous
+                                          and previous[page_id] == item.content_hash)
         if not item.not_modified:
-            upsert(session, Page, [{
+            batch.pages[page_id] = {
                 "id": page_id, "url_fp": item.url_fp, "url": item.final_url,
                 "venue_id": venue.id, "kind": item.kind, "http_status": item.http_status,
                 "content_type": item.content_type, "content_hash": item.content_hash,
                 "etag": item.etag, "last_modified": item.last_modified, "title": item.title,
-                "fetched_at": now, "run_id": self.run_id}], keys=["url_fp"],
-                update=["url", "venue_id", "kind", "http_status", "content_type",
-                        "content_hash", "etag", "last_modified", "title", "fetched_at",
-                        "run_id"])
-        post_ids: list[int] = []
+                "fetched_at": now, "run_id": self.run_id}
         self._record_redirect_target(session, item, venue, now)
         if not unchanged:
-            post_ids = self._store_posts(session, item, venue, page_id, now)
+            self._store_posts(item, venue, page_id, now, batch)
             self._update_venue_info(session, item, venue)
-            self._discover(session, item, venue, now)
+            self._discover(session, item, venue, now, batch)
             self.stats.inc_value("store/pages")
         else:
             self.stats.inc_value("store/pages_unchanged")
-        touched.add(venue.id)
-        revisit = self._revisit_at(session, venue.id, item.kind)
-        ledger.finish(session, item.url_fp, "done", http_status=item.http_status,
-                      etag=item.etag, last_modified=item.last_modified,
-                      error=item.parse_error, next_fetch_at=revisit, run_id=self.run_id)
+        batch.touched.add(venue.id)
+        revisit = now + MAX_REVISIT if item.kind in REVISIT_KINDS else None
+        batch.finish(item.url_fp, "done", http_status=item.http_status, etag=item.etag,
+                     last_modified=item.last_modified, error=item.parse_error,
+                     next_fetch_at=revisit, run_id=self.run_id, now=now)
         if item.parse_error:
             self.stats.inc_value("store/parse_errors")
-        return post_ids
 
     def _record_redirect_target(self, session: Session, item: PageItem, venue: VenueState,
                                 now: datetime) -> None:
@@ -258,35 +273,37 @@ class StorePipeline:
             add_alias(session, old_key, target.id, "redirect")
             self.stats.inc_value("venues/merged_by_redirect")
 
-    def _store_posts(self, session: Session, item: PageItem, venue: VenueState, page_id: int,
-                     now: datetime) -> list[int]:
-        rows: dict[str, dict[str, Any]] = {}
+    def _store_posts(self, item: PageItem, venue: VenueState, page_id: int, now: datetime,
+                     batch: _Batch) -> None:
         for post in item.posts:
             # Adapters give the same external id on every channel (feed, API, HTML), so a
             # post seen twice is one row; the URL identifies posts of engines without ids.
             ident = f"id:{post.external_id}" if post.external_id else f"url:{post.url}"
             fp = fingerprint(f"{venue.key}|{ident}")
-            rows[fp] = {"id": stable_id(fp), "post_fp": fp, "venue_id": venue.id,
-                        "page_id": page_id, "url": post.url, "title": post.title,
-                        "text": post.text, "published_at": post.published_at,
-                        "author_key": post.author, "thread": post.thread, "board": post.board,
-                        "created_at": now}
-        if not rows:
-            return []
-        _upsert_posts(session, list(rows.values()))
-        self.stats.inc_value("store/posts", len(rows))
-        return [r["id"] for r in rows.values()]
+            batch.posts[fp] = {"id": stable_id(fp), "post_fp": fp, "venue_id": venue.id,
+                               "page_id": page_id, "url": post.url, "title": post.title,
+                               "text": post.text, "published_at": post.published_at,
+                               "author_key": post.author, "thread": post.thread,
+                               "board": post.board, "created_at": now}
+        self.stats.inc_value("store/posts", len(item.posts))
 
     def _update_venue_info(self, session: Session, item: PageItem, venue: VenueState) -> None:
-        values: dict[str, Any] = {"last_crawled_at": utcnow(), "updated_at": utcnow()}
-        if item.platform not in ("unknown", "generic", ""):
+        """Platform, name, description, contact and hijack evidence from a page."""
+        values: dict[str, Any] = {}
+        if venue.id not in self.reenabled:
+            # A page came through, so robots.txt lets us in again (once per run is enough).
+            session.execute(update(Venue).where(Venue.id == venue.id, Venue.crawlable.is_(False),
+                                                Venue.known_only_reason.like(
+                                                    f"{ROBOTS_REASON_PREFIX}%"))
+                            .values(crawlable=True, known_only_reason=None))
+            self.reenabled.add(venue.id)
+        platform = item.platform if item.platform not in ("", None) else "unknown"
+        if platform != "unknown" and self.platforms.get(venue.id) != platform:
+            replaceable = ("unknown",) if platform == "generic" else ("unknown", "generic")
             session.execute(update(Venue).where(Venue.id == venue.id,
-                                                Venue.platform.in_(("unknown", "generic")))
-                            .values(platform=item.platform))
-        elif item.platform == "generic":
-            session.execute(update(Venue).where(Venue.id == venue.id,
-                                                Venue.platform == "unknown")
-                            .values(platform="generic"))
+                                                Venue.platform.in_(replaceable))
+                            .values(platform=platform))
+            self.platforms[venue.id] = platform
         info = item.venue_info
         if info is not None:
             if info.name:
@@ -298,19 +315,26 @@ class StorePipeline:
             if info.contact:
                 current = session.execute(select(Venue.contact)
                                           .where(Venue.id == venue.id)).scalar_one() or {}
-                values["contact"] = {**current, **_plain(info.contact)}
+                merged = {**current, **_plain(info.contact)}
+                if merged != current:
+                    values["contact"] = merged
         if _looks_hijacked(item):
             values["status"] = "hijacked"
             self.stats.inc_value("venues/hijacked")
-        session.execute(update(Venue).where(Venue.id == venue.id).values(**values))
+        if values:
+            values["updated_at"] = utcnow()
+            session.execute(update(Venue).where(Venue.id == venue.id).values(**values))
 
     # --- discovery ------------------------------------------------------------------------
 
     def _discover(self, session: Session, item: PageItem, venue: VenueState,
-                  now: datetime) -> None:
+                  now: datetime, batch: _Batch) -> None:
         page_hits = self.scorer.hits(item.page_text_sample) if self.scorer else 0
         evidence: dict[int, tuple[int, str]] = {}
         for url, links in group_links(item.links).items():
+            if is_not_a_community(url):
+                self.stats.inc_value("links/ignored_service")
+                continue
             try:
                 ref = venue_key(url)
             except URLError:
@@ -336,7 +360,7 @@ class StorePipeline:
                 priority = link_priority(anchor_hits=anchor_hits, page_hits=page_hits,
                                          source_local=venue.local, depth=dst.depth)
                 self._queue(session, [ref.url], dst, priority, now)
-        record_links(session, venue.id, item.final_url, evidence, now)
+        batch.add_links(venue.id, item.final_url, evidence, now)
         base = item.priority
         self._queue(session, item.entry_points, venue, base + ENTRY_POINT_BONUS, now)
         follow = self._same_venue(item.follow, venue)
@@ -389,28 +413,94 @@ class StorePipeline:
 
     # --- ledger ---------------------------------------------------------------------------
 
-    def _store_failure(self, session: Session, item: FetchFailure) -> None:
+    def _store_failure(self, session: Session, item: FetchFailure, batch: _Batch) -> None:
         retry_after = item.retry_after
         next_at = (utcnow() + timedelta(seconds=retry_after) if retry_after is not None
                    else ledger.retry_at(item.attempts) if item.state == "failed" else None)
         if item.http_status in (404, 410):
             next_at = None  # gone pages are not retried; the venue check below flags it
-        ledger.finish(session, item.url_fp, item.state, http_status=item.http_status,
-                      error=item.error, next_fetch_at=next_at, run_id=self.run_id)
+        batch.finish(item.url_fp, item.state, http_status=item.http_status, error=item.error,
+                     next_fetch_at=next_at, run_id=self.run_id, now=utcnow())
         self.stats.inc_value(f"ledger/{item.state}")
+        if item.venue_id is not None and item.error.startswith(("RobotsDisallowed",
+                                                                 "RobotsUnavailable")):
+            _robots_refused_home(session, item)
         if item.venue_id is not None and _is_home_gone(session, item):
             session.execute(update(Venue).where(Venue.id == item.venue_id)
                             .values(status="gone", updated_at=utcnow()))
             self.stats.inc_value("venues/gone")
 
-    def _revisit_at(self, session: Session, venue_id: int, kind: str) -> datetime | None:
-        if kind not in REVISIT_KINDS:
-            return None
-        dates = session.execute(select(Post.published_at)
-                                .where(Post.venue_id == venue_id,
-                                       Post.published_at.is_not(None))
-                                .order_by(Post.published_at.desc()).limit(10)).scalars().all()
-        return utcnow() + revisit_interval(dates, utcnow())
+
+class _Batch:
+    """Rows of one transaction, written with one executemany statement per table."""
+
+    def __init__(self) -> None:
+        self.pages: dict[int, dict[str, Any]] = {}
+        self.posts: dict[str, dict[str, Any]] = {}
+        self.links: dict[tuple[int, int], dict[str, Any]] = {}
+        self.finished: dict[str, dict[str, Any]] = {}
+        self.touched: set[int] = set()
+
+    @property
+    def post_ids(self) -> list[int]:
+        return [row["id"] for row in self.posts.values()]
+
+    def add_links(self, src: int, page_url: str, evidence: dict[int, tuple[int, str]],
+                  now: datetime) -> None:
+        for dst, (count, anchor) in evidence.items():
+            if dst == src:
+                continue
+            row = self.links.get((src, dst))
+            if row is None:
+                self.links[(src, dst)] = {
+                    "src_venue_id": src, "dst_venue_id": dst, "count": count,
+                    "anchor_text": anchor[:ANCHOR_SAMPLE_CHARS] or None,
+                    "example_url": page_url, "first_seen_at": now, "last_seen_at": now}
+            else:
+                row["count"] += count
+
+    def finish(self, url_fp: str, state: str, *, http_status: int | None, error: str | None,
+               next_fetch_at: datetime | None, run_id: int, now: datetime,
+               etag: str | None = None, last_modified: str | None = None) -> None:
+        self.finished[url_fp] = {
+            "url_fp": url_fp, "state": state, "lease_owner": None, "lease_expires_at": None,
+            "last_error": error, "fetched_at": now, "next_fetch_at": next_fetch_at,
+            "http_status": http_status, "run_id": run_id, "etag": etag,
+            "last_modified": last_modified}
+
+    def write(self, session: Session) -> None:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        if self.pages:
+            table = Page.__table__
+            stmt = insert(table)
+            stmt = stmt.on_conflict_do_update(index_elements=["url_fp"], set_={
+                c: stmt.excluded[c] for c in ("url", "venue_id", "kind", "http_status",
+                                              "content_type", "content_hash", "etag",
+                                              "last_modified", "title", "fetched_at", "run_id")})
+            session.execute(stmt, list(self.pages.values()))
+        if self.posts:
+            session.execute(_posts_upsert(insert), list(self.posts.values()))
+        if self.links:
+            session.execute(links_upsert(insert), list(self.links.values()))
+        if self.finished:
+            table = LedgerEntry.__table__
+            # Keep validators a failure does not carry (a 304 or an error keeps the old ETag).
+            stmt = (update(table).where(table.c.url_fp == bindparam("b_fp"))
+                    .values({c: bindparam(f"b_{c}") for c in _FINISH_COLUMNS}
+                            | {"etag": func.coalesce(bindparam("b_etag"), table.c.etag),
+                               "last_modified": func.coalesce(bindparam("b_last_modified"),
+                                                              table.c.last_modified),
+                               "http_status": func.coalesce(bindparam("b_http_status"),
+                                                            table.c.http_status)}))
+            params = [{"b_fp": r["url_fp"], **{f"b_{k}": v for k, v in r.items()
+                                               if k != "url_fp"}}
+                      for r in self.finished.values()]
+            session.connection().execute(stmt, params)
+
+
+_FINISH_COLUMNS = ("state", "lease_owner", "lease_expires_at", "last_error", "fetched_at",
+                   "next_fetch_at", "run_id")
 
 
 def revisit_interval(recent: list[datetime], now: datetime) -> timedelta:
@@ -432,13 +522,12 @@ def revisit_interval(recent: list[datetime], now: datetime) -> timedelta:
     return max(MIN_REVISIT, min(MAX_REVISIT, mean_gap))
 
 
-def _upsert_posts(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _posts_upsert(insert):
     table = Post.__table__
-    stmt = insert(table).values(rows)
+    stmt = insert(table)
     longer = func.length(func.coalesce(stmt.excluded.text, "")) > func.length(
         func.coalesce(table.c.text, ""))
-    stmt = stmt.on_conflict_do_update(index_elements=["post_fp"], set_={
+    return stmt.on_conflict_do_update(index_elements=["post_fp"], set_={
         # Feeds often carry a summary and the HTML the full text: keep the longer one.
         "text": case((longer, stmt.excluded.text), else_=table.c.text),
         "title": func.coalesce(table.c.title, stmt.excluded.title),
@@ -447,7 +536,6 @@ def _upsert_posts(session: Session, rows: list[dict[str, Any]]) -> None:
         "thread": func.coalesce(table.c.thread, stmt.excluded.thread),
         "board": func.coalesce(table.c.board, stmt.excluded.board),
     })
-    session.execute(stmt)
 
 
 def _refresh_venue(session: Session, venue_id: int) -> None:
@@ -465,8 +553,36 @@ def _refresh_venue(session: Session, venue_id: int) -> None:
     dates = session.execute(select(Post.published_at)
                             .where(Post.venue_id == venue_id, Post.published_at.is_not(None))
                             .order_by(Post.published_at.desc()).limit(10)).scalars().all()
-    values["revisit_after"] = now + revisit_interval(list(dates), now)
+    revisit = now + revisit_interval(list(dates), now)
+    values["revisit_after"] = revisit
+    values["last_crawled_at"] = now
     session.execute(update(Venue).where(Venue.id == venue_id).values(**values))
+    # The venue's revisitable pages (home, feeds, listings) follow its activity.
+    session.execute(update(LedgerEntry)
+                    .where(LedgerEntry.venue_id == venue_id, LedgerEntry.state == "done",
+                           LedgerEntry.next_fetch_at.is_not(None))
+                    .values(next_fetch_at=revisit))
+
+
+ROBOTS_REASON_PREFIX = "robots.txt"
+
+
+def _robots_refused_home(session: Session, item: FetchFailure) -> None:
+    """A venue whose home robots.txt refuses us is not crawlable, with the reason shown."""
+    if not _is_home(session, item.venue_id, item.url):
+        return
+    reason = ("robots.txt disallows the site" if item.error.startswith("RobotsDisallowed")
+              else "robots.txt unavailable: not crawled until it can be read (fail closed)")
+    session.execute(update(Venue).where(Venue.id == item.venue_id)
+                    .values(crawlable=False, known_only_reason=reason, updated_at=utcnow()))
+
+
+def _is_home(session: Session, venue_id: int | None, url: str) -> bool:
+    home = session.execute(select(Venue.url).where(Venue.id == venue_id)).scalar_one_or_none()
+    try:
+        return home is not None and canonicalize(home) == canonicalize(url)
+    except URLError:
+        return False
 
 
 def _is_home_gone(session: Session, item: FetchFailure) -> bool:

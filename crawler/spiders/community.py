@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 # killed worker's leases are quickly reclaimed and priorities stay fresh.
 LEASE_BATCH = 64
 LOW_WATER = 32  # lease more when fewer than this many requests are in flight
-HOST_CAP = 4  # leased-but-unfinished URLs per host (the host fetches one at a time anyway)
+HOST_CAP = 16  # leased-but-unfinished URLs per host: enough to keep one busy host fetching
+# between two pipeline commits, few enough that one host cannot take the whole batch
 HANDLED_STATUSES = [304, 404, 410]
 
 
@@ -73,6 +74,7 @@ class CommunitySpider(scrapy.Spider):
         self.host_used: Counter[str] = Counter()
         self.leased_total = 0
         self.venue_platforms: dict[int, str] = {}
+        self.venue_homes: dict[int, str] = {}
         self.registry = _adapter_registry()
         if self.registry is None:
             logger.warning("crawler.adapters.registry is missing: using the link-only fallback")
@@ -120,9 +122,13 @@ class CommunitySpider(scrapy.Spider):
         if not missing:
             return
         with session_scope(self.engine_db) as session:
-            for vid, platform in session.execute(select(Venue.id, Venue.platform)
-                                                 .where(Venue.id.in_(missing))):
+            for vid, platform, url in session.execute(
+                    select(Venue.id, Venue.platform, Venue.url).where(Venue.id.in_(missing))):
                 self.venue_platforms[vid] = platform
+                try:
+                    self.venue_homes[vid] = canonicalize(url)
+                except URLError:
+                    pass
 
     def _request(self, lease: Lease) -> scrapy.Request:
         meta = {"lease": lease, "handle_httpstatus_list": HANDLED_STATUSES}
@@ -201,6 +207,8 @@ class CommunitySpider(scrapy.Spider):
         item.page_text_sample = _text_sample(response, result)
         if detected and lease.venue_id:
             self.venue_platforms[lease.venue_id] = adapter.platform
+        if lease.venue_id and lease.url == self.venue_homes.get(lease.venue_id):
+            # The venue's home: queue its cheaper channels (feeds, APIs, sitemaps).
             item.entry_points = _entry_points(adapter, response.url)
         self.crawler.stats.inc_value(f"parse/{adapter.platform}/{result.kind}")
 
@@ -211,7 +219,7 @@ class CommunitySpider(scrapy.Spider):
             return FallbackAdapter(), False
         if known not in ("unknown", "", None):
             try:
-                return self.registry.get(known), False
+                return self.registry.get(known, response.url), False
             except (KeyError, LookupError):
                 pass
         adapter = self.registry.detect(response)
