@@ -347,3 +347,21 @@ def test_a_site_adapter_can_read_text_dates_in_local_time():
 
     post = LondonBoard().parse(response_for("vbulletin/thread.html")).posts[0]
     assert post.published_at == datetime(2024, 6, 3, 18, 42, tzinfo=UTC)  # 19:42 BST
+
+
+def test_site_adapter_reads_its_theme_where_the_engine_adapter_cannot():
+    from scrapy.http import HtmlResponse
+
+    page = (b'<html><body id="phpbb"><h2 class="topic-title">Bins on Elm Grove</h2>'
+            b'<div id="p9" class="post"><p class="author"><a href="./viewtopic.php?p=9#p9">x</a>'
+            b'<time datetime="2024-03-04T19:12:00+00:00">4 Mar</time></p>'
+            b'<div class="message-text">The bins on Elm Grove were missed again.</div></div>'
+            b"</body></html>")
+    url = "https://forum.residents-example.example/viewtopic.php?t=3"
+    response = HtmlResponse(url, body=page)
+    site = registry.detect(response)
+    assert site.__class__.__name__ == "ExamplePhpbbForum"
+    assert site.parse(response).posts[0].text == "The bins on Elm Grove were missed again."
+    assert registry.get("phpbb").parse(response).posts == []
+    assert site.entry_points("https://forum.residents-example.example/") == [
+        "https://forum.residents-example.example/"]
