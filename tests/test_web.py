@@ -650,3 +650,23 @@ def test_doctests(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.postgres
+def test_pages_exports_and_outreach_on_postgresql(pg_db):
+    engine, info = make_web_db(pg_db, venues=60)
+    try:
+        app = make_app(pg_db, engine)
+        client = client_as(app, "admin")
+        vid = a_venue(engine)
+        for url in ("/beats", f"/beats/{BEAT}", f"/venues/{vid}", "/crawls", "/admin/users",
+                    "/admin/audit?action=login", "/admin/retention"):
+            assert client.get(url).status_code == 200, url
+        ids = page_ids(client.get(f"/beats/{BEAT}").get_data(as_text=True))
+        doc = json.loads(post(client, f"/beats/{BEAT}.json", {"reason": "pg check"}).data)
+        assert [r["venue_id"] for r in doc["rows"]] == ids
+        assert post(client, f"/venues/{vid}/outreach", {"status": "engaged"}).status_code == 302
+        assert post(client, f"/venues/{ids[0]}/merge", {"into": str(ids[1])}).status_code == 302
+        assert [e.action for e in audit_actions(engine, "merge")] == ["merge"]
+    finally:
+        engine.dispose()
