@@ -49,7 +49,11 @@ def run(results: dict) -> None:
             started = time.perf_counter()
             tagger = Tagger.from_session(s, cache_dir=cache)
             results["tagger_build_cached_s"] = round(time.perf_counter() - started, 2)
-            session_places = tagger.resolver.place_count
+            from sqlalchemy import func, select
+
+            from beatmap.models import Place
+
+            session_places = s.scalar(select(func.count()).select_from(Place))
         patterns = sum(1 for _ in open(tagger.patterns_path, encoding="utf-8"))
         results["gazetteer"] = {"places": session_places, "patterns": patterns,
                                 "beats": len(tagger.resolver.beats),
