@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 import nlp.components  # noqa: F401  (registers the spaCy factories)
-from beatmap.db import utcnow
+from beatmap.db import upsert, utcnow
 from beatmap.ids import stable_id
 from beatmap.models import Meta, Place, PlaceMention, Post, PostBeat, PostTopic
 from geo.postcodes import outcode_of, parse_postcode
@@ -448,15 +448,15 @@ def _mention_rows(post_id: int, result: TagResult) -> list[dict]:
 
 
 def _record_patterns(session: Session, digest: str, path: Path, entries: int) -> None:
-    """Remember in ``meta`` which gazetteer the cached patterns were built from."""
+    """Remember in ``meta`` which gazetteer the cached patterns were built from.
+
+    An upsert, because several crawler workers may build their taggers at the same moment.
+    """
     value = f"{digest} {path.name} {entries}"
-    row = session.get(Meta, META_KEY)
-    if row is not None and row.value == value:
+    if session.scalar(select(Meta.value).where(Meta.key == META_KEY)) == value:
         return
-    if row is None:
-        session.add(Meta(key=META_KEY, value=value, updated_at=utcnow()))
-    else:
-        row.value, row.updated_at = value, utcnow()
+    upsert(session, Meta, [{"key": META_KEY, "value": value, "updated_at": utcnow()}],
+           keys=["key"], update=["value", "updated_at"])
 
 
 # --- venue context and venue-level beats -------------------------------------------------
