@@ -602,3 +602,16 @@ def test_cli_serve_prints_the_proxy_and_stops_on_ctrl_c(built):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_links_written_in_posts_are_links_on_the_page(client, truth):
+    checked = 0
+    for v in truth["venues"]:
+        for p in v["posts"]:
+            if not p["links"]:
+                continue
+            html = client.get(p["page_url"])[2].decode("utf-8")
+            for url in p["links"]:
+                assert f'href="{url}"' in html, (p["page_url"], url)
+            checked += 1
+    assert checked > 100

@@ -46,6 +46,7 @@ class Post:
     topics: list[str]
     beat: str | None
     board: int | None = None
+    links: list[str] = field(default_factory=list)  # URLs of other venues written into the text
 
     @property
     def text(self) -> str:
@@ -246,7 +247,23 @@ def _generate(venue: Venue) -> list[Thread]:
             p.thread, p.pos = i, pos
     for i, p in enumerate(sorted(posts, key=lambda p: (p.thread, p.pos))):
         p.idx = i
+    _write_links(venue, posts)
     return threads
+
+
+LINK_PHRASES = ("More on this from", "We have also started", "Also worth following:", "See also")
+
+
+def _write_links(venue: Venue, posts: list[Post]) -> None:
+    """Mention one or two linked venues inside posts, URL and all, as people do."""
+    targets = [venue.world.by_id[i] for i in venue.d.get("links", [])]
+    if not targets or not posts or venue.d.get("content") in ("spam", "seo-spam"):
+        return
+    rng = venue.rng("links")
+    chosen = rng.sample(targets, k=min(2, len(targets)))
+    for post, target in zip((posts[0], posts[len(posts) // 2]), chosen, strict=False):
+        post.paras.append(f"{rng.choice(LINK_PHRASES)} {target.d['name']}: {target.d['url']}")
+        post.links.append(target.d["url"])
 
 
 def _reply_count(rng: random.Random) -> int:

@@ -21,7 +21,7 @@ def post_truth(v: Venue, p: Post) -> dict[str, Any]:
             "external_id": module.external_id(v, p), "published": iso(p.published), "author": p.author,
             "title": p.title, "thread": v.threads[p.thread].title if v.is_forum else None,
             "places": [{"name": n, "beat": b} for n, b in p.places], "postcodes": list(p.postcodes),
-            "topics": list(p.topics), "beat": p.beat}
+            "topics": list(p.topics), "beat": p.beat, "links": list(p.links)}
 
 
 def venue_pages(v: Venue) -> list[str]:
@@ -37,7 +37,9 @@ def venue_truth(world: World, v: Venue, linked_from: dict[str, list[str]], full_
     out: dict[str, Any] = {
         "id": d["id"], "url": d["url"], "name": d["name"], "platform": d["platform"], "kind": d["kind"],
         "host": d["host"], "crawlable": bool(d["crawlable"]), "known_only_platform": d["known_only_platform"],
-        "uncrawlable_reason": d.get("uncrawlable_reason"), "status": d["status"],
+        "uncrawlable_reason": d.get("uncrawlable_reason"),
+        "robots_blocked": world.hosts.get(d["host"], {}).get("robots", "allow") != "allow",
+        "status": d["status"],
         "duplicate_of": d["duplicate_of"], "distractor": bool(d["distractor"]), "homonym": d.get("homonym"),
         "sensitive": bool(d["sensitive"]), "sensitive_reason": d.get("sensitive_reason"),
         "beats": d["beats"], "linked_from": linked_from.get(d["id"], []),

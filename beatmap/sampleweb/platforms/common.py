@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from beatmap.sampleweb.model import Post, Venue
 
 HTML = "text/html; charset=UTF-8"
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 XML_RSS = "application/rss+xml; charset=UTF-8"
 XML_ATOM = "application/atom+xml; charset=UTF-8"
 XML = "application/xml; charset=UTF-8"
@@ -91,8 +93,13 @@ def rfc822(dt: datetime) -> str:
     return format_datetime(dt, usegmt=True)
 
 
+def linked(text: str) -> str:
+    """Escape a paragraph and turn its URLs into links, as forum and blog engines do."""
+    return _URL.sub(lambda m: f'<a href="{m.group(0)}" rel="nofollow ugc">{m.group(0)}</a>', e(text))
+
+
 def paras_html(post: Post) -> str:
-    return "".join(f"<p>{e(p)}</p>" for p in post.paras)
+    return "".join(f"<p>{linked(p)}</p>" for p in post.paras)
 
 
 def page_slice(items: list, page: int, per_page: int) -> list:

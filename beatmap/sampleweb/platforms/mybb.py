@@ -15,6 +15,7 @@ from beatmap.sampleweb.platforms.common import (
     Resp,
     e,
     html,
+    linked,
     links_block,
     n_pages,
     page_slice,
@@ -161,7 +162,7 @@ def _thread(v: Venue, req: Req) -> Resp | None:
         f'<div class="float_right" style="vertical-align: top"><strong><a href="showthread.php?tid={t.num}&amp;pid={p.num}#pid{p.num}" '
         f'title="{e(p.title)}">#{p.pos + 1}</a></strong></div><span class="post_date">{_date(p)} <span class="post_edit" '
         f'id="edited_by_{p.num}"></span></span></div><div class="post_body scaleimages" id="pid_{p.num}">'
-        f'{"<br />".join(e(x) for x in p.paras)}</div></div></div>' for p in chunk)
+        f'{"<br />".join(linked(x) for x in p.paras)}</div></div></div>' for p in chunk)
     nav = _pages(f"showthread.php?tid={t.num}", page, F.thread_pages(t, POSTS_PER_PAGE))
     return _wrap(v, t.title, f'<div class="float_left">{nav}</div><table border="0" cellspacing="0" cellpadding="5" class="tborder tfixed clear">'
                              f'<tr><td class="thead"><div><strong>{e(t.title)}</strong></div></td></tr></table>'

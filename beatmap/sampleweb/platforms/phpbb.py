@@ -17,6 +17,7 @@ from beatmap.sampleweb.platforms.common import (
     e,
     html,
     iso,
+    linked,
     links_block,
     n_pages,
     page_slice,
@@ -212,7 +213,7 @@ def _post(v: Venue, pg: _Page, p: Post, i: int) -> str:
             f'title="Post"><span class="sr-only">Post</span></a> <span class="responsive-hide">by <strong>'
             f'<a href="{profile}" class="username">{e(p.author)}</a></strong> &raquo; </span>'
             f'<time datetime="{iso(p.published)}">{p.published:%a %b %d, %Y %-I:%M %p}</time></p>'
-            f'<div class="content">{"<br>".join(e(x) for x in p.paras)}</div></div></div>'
+            f'<div class="content">{"<br>".join(linked(x) for x in p.paras)}</div></div></div>'
             f'<div class="back2top"><a href="#top" class="top" title="Top">Top</a></div></div></div><hr class="divider" />')
 
 

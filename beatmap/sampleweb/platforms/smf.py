@@ -16,6 +16,7 @@ from beatmap.sampleweb.platforms.common import (
     Resp,
     e,
     html,
+    linked,
     links_block,
     n_pages,
     page_slice,
@@ -170,7 +171,7 @@ def _topic(v: Venue, pg: _Page, value: str) -> Resp | None:
         f'<h5 id="subject_{p.num}"><a href="{pg.link(f"topic={t.num}.msg{p.num}#msg{p.num}")}" rel="nofollow">{e(p.title)}</a></h5>'
         f'<div class="smalltext">&#171; <strong>{"" if p.pos == 0 else f"Reply #{p.pos} "}on:</strong> {_smf_date(p)} &#187;</div>'
         f'<div id="msg_{p.num}_quick_mod"></div></div></div><div class="post"><div class="inner" id="msg_{p.num}">'
-        f'{"<br />".join(e(x) for x in p.paras)}</div></div></div></div><span class="botslice"><span></span></span></div>'
+        f'{"<br />".join(linked(x) for x in p.paras)}</div></div></div></div><span class="botslice"><span></span></span></div>'
         for i, p in enumerate(chunk))
     pages = F.thread_pages(t, POSTS_PER_PAGE)
     links = " ".join(f"[<strong>{n}</strong>]" if n == page else

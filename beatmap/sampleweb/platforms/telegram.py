@@ -9,7 +9,7 @@ signatures in ``span.tgme_widget_message_from_author``, the "load more" link
 from __future__ import annotations
 
 from beatmap.sampleweb.model import Post, Venue
-from beatmap.sampleweb.platforms.common import Req, Resp, e, html, iso, links_block
+from beatmap.sampleweb.platforms.common import Req, Resp, e, html, iso, linked, links_block
 
 PER_PAGE = 20
 
@@ -56,7 +56,7 @@ def urls(v: Venue) -> list[str]:
 
 
 def _message(v: Venue, p: Post) -> str:
-    text = "<br/>".join(e(x) for x in p.paras)
+    text = "<br/>".join(linked(x) for x in p.paras)
     return (f'<div class="tgme_widget_message_wrap js-widget_message_wrap"><div class="tgme_widget_message text_not_supported_wrap '
             f'js-widget_message" data-post="{channel(v)}/{msg_id(p)}" data-view="{p.num}"><div class="tgme_widget_message_user">'
             f'<a href="/{channel(v)}"><i class="tgme_widget_message_user_photo bgcolor0" data-content="{e(v.name[:1])}"></i></a></div>'

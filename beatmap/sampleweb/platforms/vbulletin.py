@@ -15,6 +15,7 @@ from beatmap.sampleweb.platforms.common import (
     Resp,
     e,
     html,
+    linked,
     links_block,
     n_pages,
     page_slice,
@@ -144,7 +145,7 @@ def _thread(v: Venue, req: Req) -> Resp | None:
         f'<div class="postdetails"><div class="userinfo"><div class="username_container"><a class="username offline popupctrl" '
         f'href="member.php?u={v.authors()[p.author]}" title="{e(p.author)} is offline"><strong>{e(p.author)}</strong></a></div></div>'
         f'<div class="postbody"><div class="postrow"><h2 class="title icon">{e(p.title)}</h2><div class="content">'
-        f'<div id="post_message_{p.num}"><blockquote class="postcontent restore ">{"<br />".join(e(x) for x in p.paras)}'
+        f'<div id="post_message_{p.num}"><blockquote class="postcontent restore ">{"<br />".join(linked(x) for x in p.paras)}'
         f"</blockquote></div></div></div></div></div></li>" for p in chunk)
     pages = F.thread_pages(t, POSTS_PER_PAGE)
     nav = (f'<div class="pagination_bottom"><span><a rel="next" href="showthread.php?t={t.num}&amp;page={page + 1}">Next Page &rsaquo;</a></span></div>'

@@ -16,6 +16,7 @@ from beatmap.sampleweb.platforms.common import (
     Resp,
     e,
     html,
+    linked,
     links_block,
     n_pages,
     page_slice,
@@ -207,7 +208,7 @@ def _thread(v: Venue, path: str) -> Resp | None:
         f'<ul class="message-attribution-opposite listInline"><li><a href="{thread_path(t)}post-{p.num}" rel="nofollow">#{p.pos + 1}</a></li></ul></header>'
         f'<div class="message-content js-messageContent"><div class="message-userContent lbContainer js-lbContainer" '
         f'data-lb-id="post-{p.num}"><article class="message-body js-selectToQuote"><div class="bbWrapper">'
-        f'{"<br />".join(e(x) for x in p.paras)}</div></article></div></div></div></div></div></article>' for p in chunk)
+        f'{"<br />".join(linked(x) for x in p.paras)}</div></article></div></div></div></div></div></article>' for p in chunk)
     nav = _nav(thread_path(t), page, F.thread_pages(t, POSTS_PER_PAGE))
     return _wrap(v, "thread_view", t.title, f'<div class="block block--messages"><div class="block-container">'
                                             f'<div class="block-body js-replyNewMessageContainer">{posts}</div></div></div>{nav}')
