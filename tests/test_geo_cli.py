@@ -117,3 +117,18 @@ def test_beats_fetch_error_is_one_line(run):
                      env={"BEATMAP_POLICE_API_URL": server.url + "/api"})
     assert result.exit_code == 1
     assert "does not know the force 'sussex'" in result.output and "Traceback" not in result.output
+
+
+def test_find_places_by_name_or_alias_on_every_database(any_db):
+    from beatmap.db import make_engine, session_scope
+    from geo.cli import find_places
+    from geo.gazetteer import import_gazetteer
+
+    engine = make_engine(any_db)
+    with session_scope(engine) as s:
+        import_gazetteer(s, [CURATED])
+        assert [p.name for p in find_places(s, "Kemp Town", 5)] == ["Kemptown"]
+        assert [p.name for p in find_places(s, "the amex", 5)] == ["Amex Stadium"]
+        assert [p.name for p in find_places(s, "St. Anns Well Gardens", 5)] == ["St Ann's Well Gardens"]
+        assert find_places(s, "   ", 5) == [] and find_places(s, "Atlantis", 5) == []
+    engine.dispose()
