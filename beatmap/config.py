@@ -51,7 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("concurrent_per_host", 1, "Requests in flight per host.", int),
     Setting("crawl_delay_cap", 10.0, "Longest robots.txt Crawl-delay honoured, seconds.", float),
     Setting("redis_url", "redis://127.0.0.1:6379/0", "Redis for the distributed frontier "
-            "(redis://[:password@]host:port/db)."),
+            "(redis://[user:password@]host:port/db, or rediss:// for TLS)."),
+    Setting("redis_prefix", "beatmap", "Prefix of every Redis key of the distributed crawl "
+            "(lets several installations share one Redis)."),
     Setting("retention_post_days", 365, "Days post text and evidence are kept.", int),
     Setting("retention_audit_days", 2190, "Days audit entries are kept (6 years).", int),
     Setting("police_api_url", "https://data.police.uk/api", "Base URL of the police.uk API."),

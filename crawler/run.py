@@ -83,8 +83,11 @@ def _safe_config(config: Config) -> dict[str, Any]:
 
 
 def prepare_run(config: Config, *, seeds: Iterable[str] | None, purpose: str, actor: str,
-                max_pages: int, seeds_only: bool, resume: bool) -> int:
-    """Create (or reopen) the run, queue its seeds and due revisits; return the run id."""
+                max_pages: int, seeds_only: bool, resume: bool, mode: str = "single") -> int:
+    """Create (or reopen) the run, queue its seeds and due revisits; return the run id.
+
+    ``mode`` is recorded on the run: "single", or "distributed" (crawler.distributed).
+    """
     engine = open_engine(config.db)
     try:
         if resume:
@@ -101,7 +104,7 @@ def prepare_run(config: Config, *, seeds: Iterable[str] | None, purpose: str, ac
                 raise CrawlSetupError("no seeds: add some with `beatmap seeds add URL` or "
                                       "`beatmap seeds import FILE`")
             session.add(CrawlRun(id=run_id, started_at=utcnow(), status="running",
-                                 purpose=purpose, actor=actor, mode="single",
+                                 purpose=purpose, actor=actor, mode=mode,
                                  config={**_safe_config(config), "max_pages": max_pages,
                                          "seeds_only": seeds_only},
                                  stats={}))
