@@ -171,3 +171,26 @@ def test_adapter_reads_the_sample_webs_pages_of_its_engine(platform):
     accuracy = totals["dated"] / max(1, totals["found"])
     assert recall >= MIN_RECALL, report
     assert accuracy >= MIN_DATE_ACCURACY, report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_html_and_json_page_of_the_sample_web_names_its_engine(platform):
+    """A venue can be met first on any page (a deep link), not only on its home."""
+    from beatmap.sampleweb.platforms import renderer
+    from crawler.adapters.base import sniff_channel
+
+    want = ADAPTER_FOR.get(platform, platform)
+    wrong = []
+    checked = 0
+    for venue in _venues(platform)[:4]:
+        for url in renderer(platform).urls(venue)[:80]:
+            response = fetch(url)
+            # Sitemaps and some feeds carry no engine marker at all; the venue's platform is
+            # known from its other pages by the time they are fetched.
+            if response is None or sniff_channel(response) not in ("html", "json"):
+                continue
+            checked += 1
+            if registry.detect(response).platform != want:
+                wrong.append(url)
+    assert checked and not wrong, wrong[:5]

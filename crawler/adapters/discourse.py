@@ -13,6 +13,7 @@ from scrapy.http import Response
 
 from crawler.adapters.base import ParseResult, PostItem, VenueInfo
 from crawler.adapters.dates import parse_date
+from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
 from crawler.adapters.markup import (
@@ -58,7 +59,8 @@ class DiscourseAdapter(ForumAdapter):
     date_attrs: ClassVar[tuple[str, ...]] = ("datetime", "content")
 
     def detect(self, response: Response) -> bool:
-        if html_generator(response).startswith("discourse") or has_marker(response, *MARKERS):
+        if (html_generator(response).startswith("discourse") or has_marker(response, *MARKERS)
+                or feed_generator(response.body).startswith("discourse")):
             return True
         path = urlsplit(response.url).path
         if not path.endswith(".json"):

@@ -21,6 +21,7 @@ from scrapy.http import Response
 
 from crawler.adapters.base import Adapter, ParseResult, PostItem, VenueInfo
 from crawler.adapters.dates import DISPLAY_TZ, parse_date
+from crawler.adapters.feeds import read_feed
 from crawler.adapters.markup import (
     absolute,
     contact_info,
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 # some engines put the subject there ("Reply #2 - Bins on Elm Grove").
 DATE_ATTRS = ("datetime", "data-time", "data-timestamp", "content", "title")
 # Breadcrumb entries that name the whole forum rather than a board.
+# Threads queued from one thread-list feed (feeds hold 10-50 entries).
+MAX_FEED_THREADS = 100
 ROOT_CRUMBS = frozenset({"board index", "forum index", "home", "forums", "forum", "index",
                          "community", "browse"})
 
@@ -123,6 +126,21 @@ class ForumAdapter(Adapter):
                 # Only feeds whose entries carry post ids; others list threads, not posts,
                 # and would store each thread's opening post a second time.
                 result.follow.extend(feed_links(sel, response.url)[:1])
+
+    def parse_feed(self, response: Response, result: ParseResult) -> None:
+        """Feeds of these engines list threads, not posts: queue the threads instead.
+
+        Engines whose feeds carry post ids (phpBB, SMF) override this to read posts.
+        """
+        result.kind = "feed"
+        parsed = read_feed(response.body, response.url)
+        if parsed is None:
+            result.errors.append("feed: entity declarations refused")
+            return
+        for entry in parsed.get("entries", [])[:MAX_FEED_THREADS]:
+            url = absolute(response.url, entry.get("link"))
+            if url:
+                result.follow.append(url)
 
     # -- pieces a site or engine may override ---------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from scrapy.http import Response
 
+from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.markup import has_marker
 
@@ -37,4 +38,6 @@ class InvisionAdapter(ForumAdapter):
     date_attrs: ClassVar[tuple[str, ...]] = ("datetime",)
 
     def detect(self, response: Response) -> bool:
+        if "invision" in feed_generator(response.body):
+            return True
         return has_marker(response, *MARKERS)

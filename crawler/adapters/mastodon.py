@@ -12,7 +12,17 @@ from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, Venu
 from crawler.adapters.dates import parse_date
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.markup import absolute, fragment_root, has_marker, links_in, node_text
+from crawler.adapters.markup import (
+    absolute,
+    css_all,
+    css_first,
+    fragment_root,
+    has_marker,
+    links_in,
+    node_text,
+    page_basics,
+    root_of,
+)
 
 # 40 is the timeline API's largest page.
 LIMIT = 40
@@ -21,6 +31,14 @@ MARKERS = (b'<div id="mastodon"', b"<div id='mastodon'", b'id="mastodon"', b"mas
 _TAG_PATH = re.compile(r"^/tags/([^/?#]+)")
 _ACCOUNT_PATH = re.compile(r"^/@([A-Za-z0-9_]{1,30})/?$")
 _TAG_API = re.compile(r"/api/v1/timelines/tag/([^/?#]+)")
+# Server-rendered status pages (Mastodon's no-JavaScript view, h-entry microformats).
+STATUS_ENTRY = ".h-entry"
+STATUS_CONTENT = ".e-content"
+STATUS_TIME = "time.dt-published"
+STATUS_URL = "a.u-url"
+STATUS_ACCOUNT = ".display-name__account"
+HTML_MARKERS = (b"status__content", b"display-name__account")
+_STATUS_ID = re.compile(r"/@[^/]+/(\d+)")
 MENTION_XPATH = (".//a[contains(concat(' ', normalize-space(@class), ' '), ' mention ')"
                  " and not(contains(@class, 'hashtag'))]")
 _LINK_NEXT = re.compile(r"<([^>]+)>\s*;\s*rel=\"?next\"?")
@@ -37,7 +55,7 @@ class MastodonAdapter(Adapter):
             return True
         if feed_generator(response.body).startswith("mastodon"):
             return True
-        return has_marker(response, *MARKERS[:3]) or (
+        return has_marker(response, *MARKERS[:3]) or has_marker(response, *HTML_MARKERS) or (
             has_marker(response, b"mastodon") and has_marker(response, b'id="initial-state"'))
 
     def entry_points(self, home_url: str) -> list[str]:
@@ -52,6 +70,27 @@ class MastodonAdapter(Adapter):
         else:
             first = f"{base}/api/v1/timelines/public?local=true&limit={LIMIT}"
         return [first, f"{base}/api/v1/instance", home_url]
+
+    def parse_html(self, response: Response, result: ParseResult) -> None:
+        """A status or profile page rendered on the server: its h-entry statuses."""
+        sel = page_basics(response, result)
+        for entry in css_all(root_of(sel), STATUS_ENTRY):
+            content = css_first(entry, STATUS_CONTENT)
+            link = css_first(entry, STATUS_URL)
+            url = absolute(response.url, link[0].get("href")) if link else None
+            if not content or url is None:
+                continue
+            mentions = set(content[0].xpath(MENTION_XPATH))
+            when = css_first(entry, STATUS_TIME)
+            account = css_first(entry, STATUS_ACCOUNT)
+            ident = _STATUS_ID.search(url)
+            result.posts.append(PostItem(
+                url=url, text=node_text(content[0], mentions),
+                published_at=parse_date(when[0].get("datetime")) if when else None,
+                author=node_text(account[0]).lstrip("@") or None if account else None,
+                external_id=ident.group(1) if ident else None))
+        if result.posts:
+            result.kind = "post"
 
     def parse_json(self, response: Response, result: ParseResult) -> None:
         result.kind = "api"

@@ -10,6 +10,7 @@ from lxml import etree
 from scrapy.http import Response
 
 from crawler.adapters.dates import parse_date
+from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.markup import css_all, has_marker, node_text, one_line
 
@@ -40,6 +41,8 @@ class MybbAdapter(ForumAdapter):
     post_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"post_(\d+)$")
 
     def detect(self, response: Response) -> bool:
+        if "mybb" in feed_generator(response.body):
+            return True
         return has_marker(response, *MARKERS) and has_marker(response, b"mybb")
 
     def date_of(self, nodes: list[etree._Element], now: datetime | None) -> datetime | None:

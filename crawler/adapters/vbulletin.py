@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from scrapy.http import Response
 
+from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.markup import has_marker, html_generator
 
@@ -39,4 +40,6 @@ class VbulletinAdapter(ForumAdapter):
     date_attrs: ClassVar[tuple[str, ...]] = ("datetime", "data-timestamp")
 
     def detect(self, response: Response) -> bool:
+        if "vbulletin" in feed_generator(response.body):
+            return True
         return "vbulletin" in html_generator(response) or has_marker(response, *MARKERS)

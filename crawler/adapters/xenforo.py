@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from scrapy.http import Response
 
+from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.markup import has_marker
 
@@ -41,5 +42,7 @@ class XenforoAdapter(ForumAdapter):
     date_attrs: ClassVar[tuple[str, ...]] = ("datetime", "data-time", "title")
 
     def detect(self, response: Response) -> bool:
+        if "xenforo" in feed_generator(response.body):
+            return True
         return has_marker(response, *MARKERS[:4]) or (
             has_marker(response, MARKERS[4]) and has_marker(response, b"xenforo"))
