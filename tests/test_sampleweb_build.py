@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import http.client
 import json
 from collections import deque
 from datetime import date, datetime
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from beatmap.cli import cli
-from beatmap.sampleweb import build, load_area_from_files
+from beatmap.sampleweb import SampleWeb, build, load_area_from_files
 from beatmap.sampleweb.area import DATA
 from beatmap.sampleweb.generate import FULL_TRUTH_MAX_PAGES, make_spec
 from beatmap.sampleweb.model import World
@@ -206,6 +207,16 @@ def test_worthing_builds_with_no_code_change(tmp_path):
     beats = {b["key"] for b in truth["area"]["beats"]}
     assert all(set(v["beats"]) <= beats for v in truth["venues"])
     assert result.crawlable_venues > 60
+    with SampleWeb.start(tmp_path) as web:
+        conn = http.client.HTTPConnection("127.0.0.1", web.base_port, timeout=10)
+        pages = {}
+        for url in truth["seeds"] + [v["url"] for v in truth["venues"] if v["crawlable"]][:20]:
+            conn.request("GET", url)
+            r = conn.getresponse()
+            pages[url] = r.read().decode("utf-8")
+            assert r.status == 200, url
+        conn.close()
+    assert "Worthing Council" in pages[truth["seeds"][0]]
 
 
 def test_large_sizes_summarise_posts(area):

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ GENERIC_NAMES = frozenset({
     "co-op", "asda", "tesco", "waitrose", "sainsburys", "hospital", "library", "park", "the green",
     "village", "town centre", "bus station", "level", "lanes", "marina", "steine",
 })
+
+COMPANY_SUFFIX = re.compile(r"\b(ltd|limited|plc|llp)\.?$", re.I)
 
 
 class AreaError(ValueError):
@@ -212,7 +215,11 @@ def _assign_places(by_key: dict[str, AreaBeat], locator: BeatLocator, rows: Iter
 
 def _useful(name: str, feature_type: str) -> bool:
     name = name.strip()
-    if len(name) < 4 or name.casefold() in GENERIC_NAMES or not name[0].isupper() or "(" in name:
+    if len(name) < 4 or name.casefold() in GENERIC_NAMES or not name[0].isupper():
+        return False
+    # Licensing-register spellings ("Tattoo Bar M13", "Antidote Bar Ltd", "Hove Place (Wet Sales)")
+    # are not what residents write.
+    if "(" in name or any(ch.isdigit() for ch in name) or COMPANY_SUFFIX.search(name):
         return False
     return feature_type.startswith(USEFUL_TYPES) or feature_type == "landmark_near_bus_stop"
 
