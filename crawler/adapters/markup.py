@@ -426,8 +426,16 @@ _META_GENERATOR = re.compile(
 _CONTENT_ATTR = re.compile(rb"\bcontent\s*=\s*[\"']([^\"']*)[\"']", re.I)
 
 
-def head_bytes(response: Response, window: int = MARKER_WINDOW) -> bytes:
-    return response.body[:window].lower()
+def head_bytes(response: Response) -> bytes:
+    """The lower-cased top of the body, computed once per response (detection asks often)."""
+    cached = getattr(response, "_beatmap_head", None)
+    if cached is None:
+        cached = response.body[:MARKER_WINDOW].lower()
+        try:
+            response._beatmap_head = cached
+        except AttributeError:  # a response type that refuses new attributes
+            pass
+    return cached
 
 
 def html_generator(response: Response) -> str:
