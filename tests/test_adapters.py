@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.adapters import registry
-from tests.adapter_fixtures import FIXTURES, platform_of, response_for
+from tests.test_adapters_fixtures import FIXTURES, platform_of, response_for
 
 
 def parse(name: str):

@@ -17,7 +17,7 @@ import crawler.adapters
 import crawler.adapters.sites
 from crawler.adapters import registry
 from crawler.adapters.base import MAX_FOLLOW, Adapter, ParseResult
-from tests.adapter_fixtures import FIXTURES, PAGES, platform_of, response_for
+from tests.test_adapters_fixtures import FIXTURES, PAGES, platform_of, response_for
 
 # Modules of shared machinery: they define no registered adapter.
 HELPERS = {"base", "blog", "dates", "feeds", "forum", "jsonapi", "markup", "registry", "sitemaps"}

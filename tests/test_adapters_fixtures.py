@@ -1,4 +1,8 @@
-"""Saved engine pages used by the adapter tests: where each was served from, and how."""
+"""Saved engine pages used by the adapter tests: where each was served from, and how.
+
+The other adapter test modules import ``FIXTURES`` and ``response_for`` from here; the tests
+below keep the list and the files on disk in step.
+"""
 
 from __future__ import annotations
 
@@ -83,3 +87,18 @@ def response_for(name: str, body: bytes | None = None) -> Response:
 
 def platform_of(name: str) -> str:
     return name.split("/", 1)[0]
+
+
+def test_every_listed_page_exists_and_every_saved_page_is_listed():
+    on_disk = {f"{p.parent.name}/{p.name}" for p in PAGES.glob("*/*") if p.is_file()}
+    assert on_disk == set(FIXTURES)
+
+
+def test_saved_pages_stand_for_reserved_or_platform_hosts():
+    from urllib.parse import urlsplit
+
+    for name, (url, _headers) in FIXTURES.items():
+        host = urlsplit(url).hostname or ""
+        # Our own invented sites live under .example; real platform hosts appear only for
+        # engines that are one site (Blogger's blogspot.com, Telegram's t.me).
+        assert host.endswith(".example") or host in ("roundhill-notes.blogspot.com", "t.me"), name
