@@ -28,6 +28,7 @@ COMMAND_MODULES: list[tuple[str, str]] = [
     ("nlp.cli", "tag"),
     ("beatmap.sampleweb.cli", "sampleweb"),
     ("crawler.cli", "seeds"), ("crawler.cli", "crawl"), ("crawler.cli", "venues"),
+    ("crawler.worker", "worker"),
     ("geo.cli", "beats"), ("geo.cli", "gazetteer"),
 ]
 

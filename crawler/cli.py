@@ -98,13 +98,29 @@ def seeds_list(ctx: click.Context, fmt: str) -> None:
 @click.option("--max-pages", type=int, help="Page budget of this run (setting max_pages).")
 @click.option("--purpose", help="Why this crawl is run (setting crawl_purpose); recorded.")
 @click.option("--resume", is_flag=True, help="Continue the last interrupted run.")
+@click.option("--distributed", is_flag=True, help="Start a distributed run: queue the seeds "
+              "in the shared Redis frontier for `beatmap worker` processes (docs/distributed.md).")
+@click.option("--status", is_flag=True, help="Show a run's progress (ledger, Redis queue, "
+              "workers' heartbeats) from any machine, then exit.")
+@click.option("--run", "run_id", type=int, help="With --status: the run to show.")
 @click.pass_context
 def crawl(ctx: click.Context, seeds_only: bool, max_pages: int | None, purpose: str | None,
-          resume: bool) -> None:
-    """Crawl from the seeds, showing progress on stderr; ends with a summary."""
+          resume: bool, distributed: bool = False, status: bool = False,
+          run_id: int | None = None) -> None:
+    """Crawl from the seeds, showing progress on stderr; ends with a summary.
+
+    With --distributed the seeds go to the shared frontier and `beatmap worker` processes on
+    any machine do the fetching; --status shows progress from anywhere.
+    """
     from crawler.run import run_crawl
 
     config = _config(ctx)
+    if status or distributed:
+        from crawler.distributed import crawl_command
+
+        crawl_command(config, status=status, run_id=run_id, max_pages=max_pages,
+                      purpose=purpose, seeds_only=seeds_only)
+        return
     started = time.monotonic()
     last = {"t": 0.0}
     summary: dict[str, Any] = {}

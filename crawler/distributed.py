@@ -1,0 +1,354 @@
+"""Distributed crawling: Redis keys and connection, the worker settings overlay, starting a
+distributed run, and its status as seen from any machine.
+
+Several ``beatmap worker`` processes (on one or many machines) share one frontier and one
+duplicate filter in Redis through scrapy-redis's ``Scheduler`` and ``RFPDupeFilter``, and write
+to one PostgreSQL database. The ledger stays the record (``crawler.frontier``); Redis holds the
+window of requests ready to fetch, the per-host politeness gates, the shared robots.txt cache
+and the workers' heartbeats. See ``docs/distributed.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from beatmap.config import Config, ConfigError
+from beatmap.db import open_engine, session_scope
+from beatmap.models import CrawlRun, LedgerEntry
+from crawler.ledger import make_owner
+
+logger = logging.getLogger(__name__)
+
+# Client timeouts: short enough that a lost Redis never freezes a worker's reactor for long,
+# long enough for a busy server across a LAN.
+REDIS_PARAMS = {"socket_timeout": 10, "socket_connect_timeout": 3, "health_check_interval": 15}
+HEARTBEAT_TTL = 30  # seconds a worker's heartbeat key lives; renewed every HEARTBEAT_SECONDS
+RECENT_WORKERS_SECONDS = 3600  # `crawl --status` lists workers seen within the last hour
+_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class RedisUnavailable(OSError):
+    """Redis cannot be reached or refused our credentials; the message says which."""
+
+
+def safe_redis_url(url: str) -> str:
+    """``url`` without its password, for messages.
+
+    >>> safe_redis_url("redis://crawler:s3cret@10.0.0.5:6379/2")
+    'redis://crawler:***@10.0.0.5:6379/2'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown by scheme only
+        return url.split("://", 1)[0] + "://…"
+
+
+def check_prefix(prefix: str) -> str:
+    if not _PREFIX.match(prefix or ""):
+        raise ConfigError(f"redis_prefix {prefix!r} must be 1-64 letters, digits or _ . : -")
+    return prefix
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    """Every Redis key of one installation (``prefix``) and one run."""
+
+    prefix: str
+    run_id: int = 0
+
+    @property
+    def current_run(self) -> str:
+        return f"{self.prefix}:current-run"
+
+    @property
+    def workers(self) -> str:  # sorted set: worker name → last heartbeat (unix time)
+        return f"{self.prefix}:workers"
+
+    def worker(self, name: str) -> str:
+        return f"{self.prefix}:worker:{name}"
+
+    def run(self, part: str) -> str:
+        return f"{self.prefix}:run:{self.run_id}:{part}"
+
+    @property
+    def queue(self) -> str:
+        return self.run("requests")
+
+    @property
+    def seen(self) -> str:
+        return self.run("dupefilter")
+
+    @property
+    def rejected(self) -> str:
+        return self.run("rejected")
+
+    @property
+    def epoch(self) -> str:  # present while Redis still holds this run's queue
+        return self.run("epoch")
+
+    def host_slots(self, host: str) -> str:
+        return f"{self.prefix}:host:{host}:slots"
+
+    def host_next(self, host: str) -> str:
+        return f"{self.prefix}:host:{host}:next"
+
+    def robots(self, origin: str) -> str:
+        return f"{self.prefix}:robots:{origin}"
+
+
+def connect_redis(url: str):
+    """A checked Redis client for ``url`` (redis://, rediss://, user:password@ supported)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, **REDIS_PARAMS)
+        client.ping()
+    except redis.AuthenticationError as exc:
+        raise RedisUnavailable(f"Redis at {safe_redis_url(url)} refused the credentials in "
+                               f"redis_url ({exc})") from None
+    except (redis.RedisError, ValueError) as exc:
+        raise RedisUnavailable(f"cannot reach Redis at {safe_redis_url(url)} ({exc}); check "
+                               f"redis_url and that the server is up") from None
+    return client
+
+
+def require_postgres(db_url: str) -> None:
+    """Distributed workers share one database, which must be a server, not a file."""
+    if make_url(db_url).get_backend_name() != "postgresql":
+        raise ConfigError("distributed crawling needs a PostgreSQL database shared by all "
+                          "workers (set db to postgresql+psycopg://user:password@host/beatmap)")
+
+
+# --- the settings overlay -----------------------------------------------------------------
+
+
+def worker_settings(config: Config, *, run_id: int, name: str, max_pages: int,
+                    seeds_only: bool, idle_timeout: float = 0.0,
+                    owner: str | None = None) -> dict[str, Any]:
+    """Scrapy settings of one worker: the single-machine settings plus the shared frontier."""
+    from crawler.settings import build_settings
+
+    keys = RedisKeys(check_prefix(config.redis_prefix), run_id)
+    values = build_settings(config, run_id=run_id, max_pages=max_pages, seeds_only=seeds_only,
+                            owner=owner or make_owner(run_id))
+    values.update({
+        # scrapy-redis: the frontier and the duplicate filter live in Redis; persisted, so a
+        # worker that stops leaves them to the others (SCHEDULER_PERSIST=False would wipe them)
+        "SCHEDULER": "crawler.redis_scheduler.LedgerScheduler",
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_FLUSH_ON_START": False,
+        "SCHEDULER_IDLE_BEFORE_CLOSE": 0,  # never block the reactor in BRPOP
+        "SCHEDULER_QUEUE_CLASS": "crawler.redis_serializer.SafePriorityQueue",
+        "SCHEDULER_QUEUE_KEY": keys.queue,
+        "SCHEDULER_DUPEFILTER_KEY": keys.seen,
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_SERIALIZER": "crawler.redis_serializer",
+        "REDIS_URL": config.redis_url,
+        "REDIS_PARAMS": dict(REDIS_PARAMS),
+        "BEATMAP_DISTRIBUTED": True,
+        "BEATMAP_REDIS_PREFIX": keys.prefix,
+        "BEATMAP_WORKER_NAME": name,
+        "BEATMAP_IDLE_TIMEOUT": float(idle_timeout),
+        "DOWNLOADER_MIDDLEWARES": {
+            **values["DOWNLOADER_MIDDLEWARES"],
+            # last before the download, first to see the response: see host_gate's docstring
+            "crawler.middlewares.host_gate.HostGateMiddleware": 950,
+        },
+        "EXTENSIONS": {
+            **values["EXTENSIONS"],
+            # the single-run reporter would mark the shared run finished when one worker stops
+            "crawler.progress.ProgressReporter": None,
+            "crawler.worker.WorkerMonitor": 200,
+        },
+    })
+    return values
+
+
+# --- starting a run -------------------------------------------------------------------------
+
+
+def start_distributed(config: Config, *, seeds: Iterable[str] | None = None,
+                      max_pages: int | None = None, purpose: str | None = None,
+                      seeds_only: bool = False, actor: str | None = None) -> int:
+    """Create a distributed run, queue its seeds and offer the first window to the workers.
+
+    Returns the run id. Workers (``beatmap worker``) attach to it on any machine.
+    """
+    from beatmap.audit import cli_actor
+    from crawler.frontier import LedgerFrontier
+    from crawler.redis_scheduler import WINDOW_HOST_CAP, WINDOW_PER_WORKER, offer_leases
+    from crawler.run import check_ready, prepare_run
+
+    require_postgres(config.db)
+    purpose = (purpose if purpose is not None else config.crawl_purpose) or ""
+    check_ready(config, purpose)
+    client = connect_redis(config.redis_url)
+    keys = RedisKeys(check_prefix(config.redis_prefix))
+    budget = max_pages if max_pages is not None else config.max_pages
+    run_id = prepare_run(config, seeds=seeds, purpose=purpose, actor=actor or cli_actor(),
+                         max_pages=budget, seeds_only=seeds_only, resume=False,
+                         mode="distributed")
+    keys = RedisKeys(keys.prefix, run_id)
+    client.set(keys.epoch, str(int(time.time())))
+    client.set(keys.current_run, str(run_id))
+    engine = open_engine(config.db)
+    try:
+        # the starting command only offers; it never claims, so it needs no worker identity
+        frontier = LedgerFrontier(engine, run_id, f"@starter:{run_id}", max_pages=budget,
+                                  max_per_host=config.max_pages_per_host)
+        leases = frontier.take_offers(WINDOW_PER_WORKER, host_cap=WINDOW_HOST_CAP)
+        offered = offer_leases(client, keys, leases)
+    finally:
+        engine.dispose()
+    logger.info("distributed run %d started: %d requests offered", run_id, offered)
+    return run_id
+
+
+def crawl_command(config: Config, *, status: bool, run_id: int | None, max_pages: int | None,
+                  purpose: str | None, seeds_only: bool) -> None:
+    """``beatmap crawl --status`` and ``beatmap crawl --distributed`` (echoes its lines)."""
+    import click
+
+    if status:
+        for line in format_status(crawl_status(config, run_id)):
+            click.echo(line)
+        return
+    run_id = start_distributed(config, max_pages=max_pages, purpose=purpose,
+                               seeds_only=seeds_only)
+    click.echo(f"distributed crawl {run_id} started: its seeds are in the shared frontier at "
+               f"{safe_redis_url(config.redis_url)}. Start workers on any machine with "
+               f"`beatmap worker` (same db and redis_url settings); follow it with "
+               f"`beatmap crawl --status`.")
+
+
+def resolve_run(config: Config, run_id: int | None, client=None) -> int:
+    """The run a worker attaches to: ``run_id``, else the current one in Redis, else the
+    newest running distributed run in the database."""
+    if run_id is not None:
+        return run_id
+    keys = RedisKeys(check_prefix(config.redis_prefix))
+    if client is not None:
+        value = client.get(keys.current_run)
+        if value:
+            return int(value)
+    engine = open_engine(config.db)
+    try:
+        with session_scope(engine) as session:
+            found = session.execute(select(CrawlRun.id)
+                                    .where(CrawlRun.mode == "distributed",
+                                           CrawlRun.status == "running")
+                                    .order_by(CrawlRun.started_at.desc()).limit(1)).scalar()
+    finally:
+        engine.dispose()
+    if found is None:
+        raise ConfigError("no distributed crawl is running: start one with "
+                          "`beatmap crawl --distributed`")
+    return found
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+def crawl_status(config: Config, run_id: int | None = None) -> dict[str, Any]:
+    """Progress of a run from any machine: ledger counts, Redis queue, workers' heartbeats."""
+    engine = open_engine(config.db)
+    out: dict[str, Any] = {}
+    try:
+        client, redis_error = None, None
+        try:
+            client = connect_redis(config.redis_url)
+        except RedisUnavailable as exc:
+            redis_error = str(exc)
+        with session_scope(engine) as session:
+            if run_id is None:
+                run_id = _status_run(config, session, client)
+            run = session.get(CrawlRun, run_id) if run_id is not None else None
+            if run_id is not None and run is None:
+                raise ValueError(f"no crawl run {run_id}")
+            out["run"] = None if run is None else {
+                "id": run.id, "mode": run.mode, "status": run.status, "purpose": run.purpose,
+                "started_at": run.started_at.isoformat(timespec="seconds"),
+                "finished_at": run.finished_at.isoformat(timespec="seconds")
+                if run.finished_at else None}
+            out["ledger"] = dict(session.execute(
+                select(LedgerEntry.state, func.count()).group_by(LedgerEntry.state)).all())
+            if run is not None:
+                out["ledger_run"] = dict(session.execute(
+                    select(LedgerEntry.state, func.count()).where(LedgerEntry.run_id == run.id)
+                    .group_by(LedgerEntry.state)).all())
+    finally:
+        engine.dispose()
+    out["redis"] = _redis_status(config, client, run_id) if client is not None \
+        else {"error": redis_error}
+    return out
+
+
+def _status_run(config: Config, session, client) -> int | None:
+    if client is not None:
+        value = client.get(RedisKeys(check_prefix(config.redis_prefix)).current_run)
+        if value:
+            return int(value)
+    return session.execute(select(CrawlRun.id).order_by(CrawlRun.started_at.desc())
+                           .limit(1)).scalar()
+
+
+def _redis_status(config: Config, client, run_id: int | None) -> dict[str, Any]:
+    keys = RedisKeys(check_prefix(config.redis_prefix), run_id or 0)
+    now = time.time()
+    client.zremrangebyscore(keys.workers, "-inf", now - RECENT_WORKERS_SECONDS)
+    workers = []
+    for raw_name, seen in client.zrange(keys.workers, 0, -1, withscores=True):
+        name = raw_name.decode()
+        raw = client.get(keys.worker(name))
+        info = json.loads(raw) if raw else {}
+        workers.append({"name": name, "alive": raw is not None,
+                        "last_heartbeat_seconds_ago": round(now - seen, 1), **info})
+    return {"url": safe_redis_url(config.redis_url),
+            "queue": client.zcard(keys.queue) if run_id else 0,
+            "seen": client.scard(keys.seen) if run_id else 0,
+            "rejected": client.llen(keys.rejected) if run_id else 0,
+            "workers": workers}
+
+
+def format_status(status: dict[str, Any]) -> list[str]:
+    """The lines ``beatmap crawl --status`` prints."""
+    run = status.get("run")
+    lines = ["no crawl run yet" if run is None else
+             f"run {run['id']} ({run['mode']}) {run['status']}, started {run['started_at']}"
+             + (f", finished {run['finished_at']}" if run.get("finished_at") else "")
+             + f" — {run['purpose']}"]
+    ledger = status.get("ledger_run") or {}
+    lines.append("ledger, this run: " + _counts(ledger))
+    lines.append("ledger, all URLs: " + _counts(status.get("ledger") or {}))
+    redis = status.get("redis") or {}
+    if "error" in redis:
+        lines.append(f"redis: unavailable ({redis['error']})")
+        return lines
+    lines.append(f"redis {redis['url']}: {redis['queue']} requests queued, {redis['seen']} "
+                 f"fingerprints seen, {redis['rejected']} entries rejected")
+    workers = redis.get("workers") or []
+    if not workers:
+        lines.append("workers: none seen in the last hour")
+    for w in workers:
+        state = "alive" if w["alive"] else "gone"
+        lines.append(f"worker {w['name']} ({state}, heartbeat {w['last_heartbeat_seconds_ago']}s "
+                     f"ago) host {w.get('host', '?')} pid {w.get('pid', '?')} run "
+                     f"{w.get('run', '?')}: {w.get('pages', 0)} pages, {w.get('posts', 0)} "
+                     f"posts, {w.get('errors', 0)} errors, {w.get('rate', 0)} pages/s")
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    order = ["queued", "leased", "done", "failed", "blocked", "skipped"]
+    parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+    parts += [f"{n} {s}" for s, n in sorted(counts.items()) if s not in order and n]
+    return ", ".join(parts) or "empty"

@@ -1,0 +1,241 @@
+"""``beatmap worker``: one distributed crawler worker, plus its heartbeat extension.
+
+A worker attaches to a distributed run (``--run``, else the run announced in Redis), fetches
+from the shared frontier until the run is finished, it has been idle for ``--idle-timeout``
+seconds, or it is stopped (SIGTERM/SIGINT: graceful, its unfinished requests go back to the
+frontier; SIGKILL: its claims are re-offered by the other workers' reapers). Run it under
+systemd, Scrapyd (``scrapy crawl beatmap-worker``) or by hand on as many machines as needed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+import click
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from sqlalchemy import select
+from twisted.internet import task
+
+from beatmap.config import Config, ConfigError
+from beatmap.db import make_engine, open_engine, session_scope
+from beatmap.models import CrawlRun
+from crawler.distributed import (
+    HEARTBEAT_TTL,
+    RedisKeys,
+    connect_redis,
+    require_postgres,
+    resolve_run,
+    worker_settings,
+)
+from crawler.ledger import _owner_alive
+from crawler.progress import _jsonable, snapshot
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+PERSIST_SECONDS = 10.0  # how often a worker's stats are saved into crawl_runs.stats["workers"]
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def run_settings(config: Config, run_id: int | None, name: str | None,
+                 idle_timeout: float = 0.0) -> dict[str, Any]:
+    """Settings of a worker for ``run_id`` (or the current run), checked before any crawl."""
+    require_postgres(config.db)
+    client = connect_redis(config.redis_url)
+    run_id = resolve_run(config, run_id, client)
+    name = name or default_name()
+    engine = open_engine(config.db)
+    try:
+        with session_scope(engine) as session:
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise ConfigError(f"no crawl run {run_id}")
+            if run.mode != "distributed":
+                raise ConfigError(f"run {run_id} is a single-machine run; start a distributed "
+                                  f"one with `beatmap crawl --distributed`")
+            run_config = dict(run.config or {})
+    finally:
+        engine.dispose()
+    _claim_name(client, RedisKeys(config.redis_prefix), name)
+    return worker_settings(config, run_id=run_id, name=name,
+                           max_pages=int(run_config.get("max_pages", config.max_pages)),
+                           seeds_only=bool(run_config.get("seeds_only", False)),
+                           idle_timeout=idle_timeout)
+
+
+def _claim_name(client, keys: RedisKeys, name: str) -> None:
+    raw = client.get(keys.worker(name))
+    if raw:
+        info = json.loads(raw)
+        owner = f"{info.get('host')}:{info.get('pid')}:0"
+        if (info.get("pid"), info.get("host")) != (os.getpid(), socket.gethostname()) \
+                and _owner_alive(owner):
+            raise ConfigError(f"a worker named {name!r} is already running on "
+                              f"{info.get('host')} (pid {info.get('pid')}); choose another "
+                              f"--name")
+
+
+def settings_from_environment() -> dict[str, Any]:
+    """Distributed settings from beatmap.toml / BEATMAP_* (``scrapy crawl beatmap-worker``)."""
+    config = Config.load()
+    run = os.environ.get("BEATMAP_RUN")
+    return run_settings(config, int(run) if run else None, os.environ.get("BEATMAP_WORKER_NAME"))
+
+
+def run_worker(config: Config, *, run_id: int | None = None, name: str | None = None,
+               idle_timeout: float = 0.0) -> dict[str, Any]:
+    """Run one worker in this process until its run ends; return its final stats snapshot.
+
+    Twisted's reactor runs once per process, so call this once (the CLI does).
+    """
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders.distributed import DistributedSpider
+
+    settings = run_settings(config, run_id, name, idle_timeout)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(DistributedSpider)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return {"run_id": settings["BEATMAP_RUN_ID"], "name": settings["BEATMAP_WORKER_NAME"],
+            "reason": stats.get("finish_reason", "unknown"),
+            **snapshot(stats, 0, float(stats.get("elapsed_time_seconds", 0) or 0))}
+
+
+# --- the heartbeat extension ---------------------------------------------------------------
+
+
+class WorkerMonitor:
+    """Heartbeat in Redis (key with a TTL, and a last-seen sorted set) and the worker's stats
+    saved under ``crawl_runs.stats["workers"][name]``, so any machine can see progress."""
+
+    def __init__(self, crawler: Crawler, server, keys: RedisKeys, name: str, db_url: str):
+        self.crawler = crawler
+        self.server = server
+        self.keys = keys
+        self.name = name
+        self.db_url = db_url
+        self.started = time.monotonic()
+        self.started_at = time.time()
+        self.last_persist = 0.0
+        self._loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WorkerMonitor:
+        from scrapy_redis.connection import get_redis_from_settings
+
+        s = crawler.settings
+        if not s.getbool("BEATMAP_DISTRIBUTED"):
+            raise NotConfigured
+        ext = cls(crawler, get_redis_from_settings(s),
+                  RedisKeys(s.get("BEATMAP_REDIS_PREFIX", "beatmap"), s.getint("BEATMAP_RUN_ID")),
+                  s.get("BEATMAP_WORKER_NAME") or default_name(), s.get("BEATMAP_DB"))
+        crawler.signals.connect(ext.opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.closed, signal=signals.spider_closed)
+        return ext
+
+    def opened(self) -> None:
+        self.engine = make_engine(self.db_url)
+        self.beat()
+        self._loop = task.LoopingCall(self.beat)
+        self._loop.start(HEARTBEAT_SECONDS, now=False)
+
+    def info(self, state: str) -> dict[str, Any]:
+        stats = self.crawler.stats.get_stats()
+        scheduler = getattr(self.crawler.spider, "frontier_scheduler", None)
+        local = scheduler.status() if scheduler is not None else {}
+        snap = snapshot(stats, local.get("queue", 0), time.monotonic() - self.started)
+        return {"name": self.name, "host": socket.gethostname(), "pid": os.getpid(),
+                "run": self.keys.run_id, "state": state, "started": round(self.started_at),
+                "redis_down": local.get("redis_down", False), **snap}
+
+    def beat(self, state: str = "crawling") -> None:
+        info = self.info(state)
+        try:
+            pipe = self.server.pipeline(transaction=False)
+            pipe.set(self.keys.worker(self.name), json.dumps(info), ex=HEARTBEAT_TTL)
+            pipe.zadd(self.keys.workers, {self.name: time.time()})
+            pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - Redis down: the scheduler reports it
+            logger.debug("heartbeat not sent: %s", exc)
+        if time.monotonic() - self.last_persist >= PERSIST_SECONDS:
+            self.persist(info)
+
+    def persist(self, info: dict[str, Any]) -> None:
+        """Merge this worker's figures into the run's stats (row locked: workers race)."""
+        with session_scope(self.engine) as session:
+            run = session.execute(select(CrawlRun).where(CrawlRun.id == self.keys.run_id)
+                                  .with_for_update()).scalar_one_or_none()
+            if run is not None:
+                stats = dict(run.stats or {})
+                workers = dict(stats.get("workers") or {})
+                workers[self.name] = {**info,
+                                      "stats": _jsonable(self.crawler.stats.get_stats())}
+                stats["workers"] = workers
+                run.stats = stats
+        self.last_persist = time.monotonic()
+
+    def closed(self, reason: str) -> None:
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        info = self.info(f"stopped: {reason}")
+        try:
+            self.persist(info)
+        finally:
+            self.engine.dispose()
+        try:
+            self.server.delete(self.keys.worker(self.name))
+            self.server.zadd(self.keys.workers, {self.name: time.time()})
+        except Exception:  # noqa: BLE001
+            pass
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+@click.command("worker")
+@click.option("--run", "run_id", type=int, help="Run to work on (default: the run announced "
+              "in Redis by `beatmap crawl --distributed`).")
+@click.option("--name", help="Worker name shown by `beatmap crawl --status` "
+              "(default: HOST-PID; must be unique).")
+@click.option("--idle-timeout", type=float, default=0.0, show_default=True,
+              help="Stop after this many seconds without work (0: only when the run ends).")
+@click.pass_context
+def worker(ctx: click.Context, run_id: int | None, name: str | None,
+           idle_timeout: float) -> None:
+    """Fetch from the shared frontier of a distributed crawl until it is done or stopped."""
+    from beatmap.cli import get_config
+
+    config = get_config(ctx)
+    logging.getLogger("scrapy").setLevel(logging.WARNING)
+    result = run_worker(config, run_id=run_id, name=name, idle_timeout=idle_timeout)
+    click.echo(f"worker {result['name']} stopped ({result['reason']}) on run "
+               f"{result['run_id']}: {result['pages']} pages, {result['posts']} posts, "
+               f"{result['errors']} errors")
+    if result["reason"] == "redis_unavailable":
+        raise SystemExit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crawler.worker [--run N] [--name NAME]`` (for systemd units)."""
+    from beatmap.cli import cli
+
+    cli.main(args=["worker", *(argv or [])], prog_name="beatmap", standalone_mode=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
