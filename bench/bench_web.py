@@ -29,6 +29,7 @@ WARMUP = 20
 # Simultaneous users: four people opening beat pages at the same instant is a busy morning for
 # one force's neighbourhood teams (each person reads a page for minutes, not milliseconds).
 CONCURRENCY = 4
+SINGLE_REQUESTS = 40
 PASSWORD = "bench-password-1"
 
 
@@ -54,8 +55,8 @@ def _sign_in(host: str, port: int) -> str:
     return resp.getheader("Set-Cookie").split(";", 1)[0]
 
 
-def _load(base: str, paths: list[str], requests: int, out) -> None:
-    """The load process: CONCURRENCY threads, each on its own keep-alive connection."""
+def _load(base: str, paths: list[str], requests: int, concurrency: int, out) -> None:
+    """The load process: ``concurrency`` threads, each on its own keep-alive connection."""
     parts = urlsplit(base)
     cookie = _sign_in(parts.hostname, parts.port)
     latencies: list[float] = []
@@ -84,7 +85,7 @@ def _load(base: str, paths: list[str], requests: int, out) -> None:
                 elif i >= WARMUP:
                     latencies.append(elapsed)
 
-    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
@@ -117,18 +118,31 @@ def _one(label: str, venues: int, requests: int, workdir: Path) -> dict:
     proc, base = _serve(url, workdir)
     try:
         paths = [f"/beats/{key}" for key in info.beat_keys]
-        queue = multiprocessing.get_context("spawn").Queue()
-        loader = multiprocessing.get_context("spawn").Process(target=_load,
-                                                              args=(base, paths, requests, queue))
-        loader.start()
-        result = queue.get(timeout=600)
-        loader.join()
+        # One user alone gives the service time of a page; CONCURRENCY users the latency
+        # people see at a busy moment (queueing behind each other on the server).
+        single = _measure(base, paths, max(SINGLE_REQUESTS, requests // 4), 1)
+        loaded = _measure(base, paths, requests, CONCURRENCY)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    lat = result["latencies"]
     return {"venues": venues, "beats": len(info.beat_keys), "build_seconds": round(build_seconds, 1),
-            "requests": len(lat), "errors": len(result["errors"]), "concurrency": CONCURRENCY,
+            "one_user": _summary(single, 1), "concurrent": _summary(loaded, CONCURRENCY),
+            "load_average_1min": round(os.getloadavg()[0], 1)}
+
+
+def _measure(base: str, paths: list[str], requests: int, concurrency: int) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    loader = ctx.Process(target=_load, args=(base, paths, requests, concurrency, queue))
+    loader.start()
+    result = queue.get(timeout=600)
+    loader.join()
+    return result
+
+
+def _summary(result: dict, concurrency: int) -> dict:
+    lat = result["latencies"]
+    return {"concurrency": concurrency, "requests": len(lat), "errors": len(result["errors"]),
             "median_ms": round(statistics.median(lat) * 1000, 1),
             "p95_ms": round(_percentile(lat, 0.95) * 1000, 1),
             "max_ms": round(max(lat) * 1000, 1),
@@ -141,7 +155,7 @@ def run(results: dict) -> None:
             results[f"beat_page_{label}"] = _one(label, venues, requests, Path(tmp))
             print(label, results[f"beat_page_{label}"], flush=True)
     results["target"] = "demo p95 < 200 ms"
-    results["target_met"] = results["beat_page_demo"]["p95_ms"] < 200
+    results["target_met"] = results["beat_page_demo"]["concurrent"]["p95_ms"] < 200
 
 
 if __name__ == "__main__":
