@@ -615,3 +615,60 @@ def test_links_written_in_posts_are_links_on_the_page(client, truth):
                 assert f'href="{url}"' in html, (p["page_url"], url)
             checked += 1
     assert checked > 100
+
+
+def test_a_polite_crawl_meets_no_broken_internal_links(web, truth):
+    """Follow every same-host link from the seeds (robots obeyed, session ids stripped, the
+    calendar trap avoided): the only 4xx/5xx pages are the hazards the truth lists."""
+    from html.parser import HTMLParser
+
+    from beatmap.sampleweb.site import is_allowed, robots_rules
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.hrefs = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                self.hrefs += [v for k, v in attrs if k == "href" and v]
+
+    def canonical(url: str) -> str:
+        url = url.split("#")[0]
+        url = re.sub(r"([?&;])(sid|PHPSESSID)=[0-9a-f]+(&amp;|&)?", r"\1", url).rstrip("?&;")
+        return url.replace("?&", "?")
+
+    hazards = {u["url"] for u in truth["hazards"]["urls"]}
+    traps = [t["url_prefix"] for t in truth["hazards"]["traps"]]
+    walls = [w["url_prefix"] for w in truth["hazards"]["login_walls"]]
+    queue, seen, bad = list(truth["seeds"]), set(truth["seeds"]), []
+    crawlable_hosts = {v["host"] for v in truth["venues"] if v["crawlable"]}
+    c = Client(web)
+    while queue and len(seen) < 6000:
+        url = queue.pop()
+        status, hdrs, body = c.get(url)
+        if status >= 400 and url not in hazards:
+            bad.append((status, url))
+        if status in (301, 302):
+            targets = [urljoin(url, hdrs["location"])]
+        elif status == 200 and hdrs.get("content-type", "").startswith("text/html") and url not in hazards:
+            parser = Links()
+            parser.feed(body.decode("utf-8", "replace"))
+            targets = [urljoin(url, h) for h in parser.hrefs]
+        else:
+            continue
+        for t in targets:
+            t = canonical(t)
+            parts = urlsplit(t)
+            if parts.scheme != "http" or parts.hostname not in crawlable_hosts or t in seen:
+                continue
+            if any(t.startswith(p) for p in traps + walls) or parts.path.startswith("/loop/"):
+                continue
+            _mode, allow, disallow = robots_rules(web.world, parts.hostname)
+            if not is_allowed(allow, disallow, parts.path + (f"?{parts.query}" if parts.query else "")):
+                continue
+            seen.add(t)
+            queue.append(t)
+    c.close()
+    assert len(seen) > 1000
+    assert bad == []

@@ -19,7 +19,13 @@ CRAWL_DELAY_SECONDS = 1
 AI_AGENTS = ("GPTBot", "CCBot")
 
 
+def _rules_host(world: World, host: str) -> str:
+    """A www. mirror answers with the robots.txt of the site it mirrors."""
+    return world.hosts.get(host, {}).get("mirror_of") or host
+
+
 def robots_txt(world: World, host: str) -> str:
+    host = _rules_host(world, host)
     config = world.hosts.get(host, {})
     if config.get("robots") == "disallow_all":
         return "User-agent: *\nDisallow: /\n"
@@ -44,7 +50,7 @@ def robots_txt(world: World, host: str) -> str:
 
 def robots_rules(world: World, host: str) -> tuple[str, list[str], list[str]]:
     """(mode, allow prefixes, disallow prefixes) that apply to a generic crawler on ``host``."""
-    config = world.hosts.get(host)
+    config = world.hosts.get(_rules_host(world, host))
     if config is None:
         return "allow", [], []
     mode = config.get("robots", "allow")

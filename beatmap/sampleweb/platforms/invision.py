@@ -116,6 +116,9 @@ def render(v: Venue, req: Req) -> Resp | None:
         return _forum(v, path)
     if path.startswith("/topic/"):
         return _topic(v, path, req)
+    if path.startswith("/profile/"):
+        return _wrap(v, "profile", "Profile", '<div class="ipsMessage ipsMessage_error">Sorry, you do not have '
+                                               "permission to view this profile.</div>")
     return None
 
 

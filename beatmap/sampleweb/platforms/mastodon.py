@@ -173,6 +173,10 @@ def render(v: Venue, req: Req) -> Resp | None:
     if path.startswith("/api/v1/timelines/tag/"):
         tag = path.rsplit("/", 1)[1].lower()
         return _timeline(v, req, tag, f"{o}/api/v1/timelines/tag/{tag}")
+    if path.startswith("/tags/"):
+        return _shell(v, f"#{path[6:]} - {v.name}")
+    if path.startswith("/@") and "/" not in path[2:]:
+        return _shell(v, f"@{path[2:]} - {v.name}") if path[2:] in v.authors() else None
     if path.startswith("/@"):
         by_url = v.memo("masto-paths", lambda: {post_url(v, p)[len(o):]: p for p in v.posts})
         p = by_url.get(path)

@@ -89,6 +89,9 @@ def render(v: Venue, req: Req) -> Resp | None:
         return _forum(v, req)
     if path == "/showthread.php":
         return _thread(v, req)
+    if path == "/member.php":
+        return _wrap(v, "Profile", '<div class="blockbody"><p>You are not logged in or you do not have '
+                                   'permission to access this page.</p></div>')
     if path == "/syndication.php":
         threads = v.threads_newest_first()
         fid = req.param_int("fid", 0)

@@ -89,6 +89,9 @@ def render(v: Venue, req: Req) -> Resp | None:
         return _forum(v, req)
     if path == "/showthread.php":
         return _thread(v, req)
+    if path == "/member.php":
+        return _wrap(v, "Profile", '<div class="blockbody"><p>You are not logged in or you do not have '
+                                   'permission to access this page.</p></div>')
     if path == "/external.php":
         posts = [t.first for t in v.threads_newest_first()][:15]
         items = [{"title": p.title, "link": f"{origin(v)}/showthread.php?t={v.threads[p.thread].num}",

@@ -184,6 +184,8 @@ def render(v: Venue, req: Req) -> Resp | None:
     if path == "/wp-login.php":
         return html(_head(v, "Log In", "login") + '<form name="loginform" id="loginform" method="post">'
                     '<input type="text" name="log" /><input type="password" name="pwd" /></form>' + _foot(v))
+    if path.startswith("/author/") and path.endswith("/"):
+        return _author(v, path.split("/")[2])
     if path.startswith("/events/") and v.d.get("calendar"):
         return _calendar(v, req)
     return _single(v, path)
@@ -281,6 +283,16 @@ def _api(v: Venue, path: str, req: Req) -> Resp | None:
 def _user(v: Venue, name: str, uid: int) -> dict:
     return {"id": uid, "name": name, "url": "", "description": "", "slug": slugify(name),
             "link": f"{origin(v)}/author/{slugify(name)}/"}
+
+
+def _author(v: Venue, author_slug: str) -> Resp | None:
+    posts = [p for p in v.posts_newest_first() if slugify(p.author) == author_slug]
+    if not posts:
+        return None
+    items = "".join(_article(v, p, False) for p in posts[:PER_PAGE])
+    return html(_head(v, f"{posts[0].author} &#8211; {v.name}", "archive author")
+                + f'<header class="page-header"><h1 class="page-title">Author: <span class="vcard">{e(posts[0].author)}</span></h1></header>'
+                + items + _foot(v))
 
 
 def _calendar(v: Venue, req: Req) -> Resp:
