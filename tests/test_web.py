@@ -520,7 +520,8 @@ def test_curation_and_merge(web):
     assert r.status_code == 302
     assert first not in page_ids(client.get(f"/beats/{BEAT}").get_data(as_text=True))
     (entry,) = audit_actions(engine, "curation")
-    assert entry.detail["to"] == "out" and entry.reason == "spam"
+    assert entry.detail["change"] == "state" and entry.detail["to"] == "out"
+    assert entry.reason == "spam"
     with Session(engine) as s:
         second_key = s.get(Venue, second).key
     r = post(client, f"/venues/{second}/merge", {"into": str(third), "reason": "same forum"})
@@ -529,7 +530,13 @@ def test_curation_and_merge(web):
         assert s.get(Venue, second).merged_into_id == third
         assert s.get(VenueAlias, second_key).venue_id == third
     assert client.get(f"/venues/{second}").headers["Location"] == f"/venues/{third}"
-    assert audit_actions(engine, "merge")[0].detail["into"] == third
+    merge = audit_actions(engine, "curation")[-1]
+    assert merge.detail["change"] == "merge" and merge.detail["into"] == third
+    assert merge.detail["posts"] == 6 and merge.reason == "same forum"
+    with Session(engine) as s:
+        from beatmap.models import Post
+        assert s.scalar(select(func.count()).select_from(Post)
+                        .where(Post.venue_id == second)) == 0
     post(client, f"/venues/{third}/merge", {"into": str(third)})
     assert "cannot be merged into itself" in client.get(f"/venues/{third}").get_data(as_text=True)
     post(client, f"/venues/{third}/curation", {"state": "hidden"})
@@ -667,6 +674,6 @@ def test_pages_exports_and_outreach_on_postgresql(pg_db):
         assert [r["venue_id"] for r in doc["rows"]] == ids
         assert post(client, f"/venues/{vid}/outreach", {"status": "engaged"}).status_code == 302
         assert post(client, f"/venues/{ids[0]}/merge", {"into": str(ids[1])}).status_code == 302
-        assert [e.action for e in audit_actions(engine, "merge")] == ["merge"]
+        assert [e.detail["change"] for e in audit_actions(engine, "curation")] == ["merge"]
     finally:
         engine.dispose()

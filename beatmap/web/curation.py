@@ -13,11 +13,7 @@ from beatmap.db import utcnow
 from beatmap.ids import new_id
 from beatmap.models import (
     OUTREACH_STATUSES,
-    Link,
     Outreach,
-    Page,
-    Post,
-    Seed,
     Venue,
     VenueAlias,
     VenueScore,
@@ -41,7 +37,8 @@ def set_state(session: Session, venue: Venue, state: str, *, actor: str,
     old = venue.state
     venue.state, venue.updated_at = state, utcnow()
     audit.record(session, actor=actor, action="curation", object_type="venue",
-                 object_id=venue.id, reason=reason or None, detail={"from": old, "to": state})
+                 object_id=venue.id, reason=reason or None,
+                 detail={"change": "state", "from": old, "to": state, "key": venue.key})
 
 
 def record_outreach(session: Session, venue: Venue, *, status: str, actor: str,
@@ -67,58 +64,34 @@ def record_outreach(session: Session, venue: Venue, *, status: str, actor: str,
 
 
 def merge_venues(session: Session, source: Venue, target: Venue, *, actor: str,
-                 reason: str | None) -> None:
-    """Fold ``source`` into ``target``: its key becomes an alias, its evidence moves over.
+                 reason: str | None) -> dict[str, int]:
+    """Fold ``source`` into ``target``, as ``beatmap venues merge`` does, plus the web's part.
 
-    Pages, posts, seeds and outreach move to the target; links are re-pointed (a link the
-    target already has absorbs the count); the source's scores are dropped, so the next
-    ``beatmap rank`` scores the merged venue on all the evidence. Nothing is deleted that
-    cannot be rebuilt, and the source row stays with ``merged_into_id`` for the record.
+    The crawler's merge (:func:`crawler.cli.merge_venues`) moves pages, posts, ledger entries,
+    seeds and links, and leaves the source's key as an alias; here the outreach log and other
+    aliases follow too, and the source's scores go (the next ``beatmap rank`` scores the
+    merged venue on all the evidence). The source row stays, with ``merged_into_id``.
     """
+    from crawler.cli import merge_venues as move_evidence
+
     if source.id == target.id:
         raise CurationError("a venue cannot be merged into itself")
     if target.merged_into_id is not None:
         raise CurationError(f"{target.key} was itself merged away; merge into where it went")
     if source.merged_into_id is not None:
         raise CurationError(f"{source.key} is already merged into another venue")
-    for model in (Page, Post, Seed, Outreach):
-        session.execute(update(model).where(model.venue_id == source.id)
-                        .values(venue_id=target.id))
-    _move_links(session, source.id, target.id)
-    session.execute(delete(VenueScore).where(VenueScore.venue_id == source.id))
     session.execute(update(VenueAlias).where(VenueAlias.venue_id == source.id)
                     .values(venue_id=target.id))
-    if session.get(VenueAlias, source.key) is None:
-        session.add(VenueAlias(alias=source.key, venue_id=target.id, reason="merge"))
-    target.post_count = (target.post_count or 0) + (source.post_count or 0)
-    if source.last_post_at and (not target.last_post_at or source.last_post_at > target.last_post_at):
-        target.last_post_at = source.last_post_at
-    source.merged_into_id, source.updated_at, target.updated_at = target.id, utcnow(), utcnow()
-    audit.record(session, actor=actor, action="merge", object_type="venue", object_id=source.id,
-                 reason=reason or None, detail={"into": target.id, "from_key": source.key,
-                                                "into_key": target.key})
-
-
-def _move_links(session: Session, source_id: int, target_id: int) -> None:
-    links = list(session.scalars(select(Link).where(
-        (Link.src_venue_id == source_id) | (Link.dst_venue_id == source_id))))
-    for link in links:
-        src = target_id if link.src_venue_id == source_id else link.src_venue_id
-        dst = target_id if link.dst_venue_id == source_id else link.dst_venue_id
-        session.delete(link)
-        session.flush()
-        if src == dst:  # a link between the two merged venues is now internal
-            continue
-        existing = session.get(Link, (src, dst))
-        if existing is not None:
-            existing.count += link.count
-            existing.first_seen_at = min(existing.first_seen_at, link.first_seen_at)
-            existing.last_seen_at = max(existing.last_seen_at, link.last_seen_at)
-        else:
-            session.add(Link(src_venue_id=src, dst_venue_id=dst, count=link.count,
-                             anchor_text=link.anchor_text, example_url=link.example_url,
-                             first_seen_at=link.first_seen_at, last_seen_at=link.last_seen_at))
-        session.flush()
+    moved = move_evidence(session, source.key, target.key)
+    moved["outreach"] = session.execute(update(Outreach).where(Outreach.venue_id == source.id)
+                                        .values(venue_id=target.id)).rowcount or 0
+    session.execute(delete(VenueScore).where(VenueScore.venue_id == source.id))
+    # Same action and detail shape as the command line's merge, so the audit reads as one log.
+    audit.record(session, actor=actor, action="curation", object_type="venue",
+                 object_id=source.id, reason=reason or None,
+                 detail={"change": "merge", "into": target.id, "from_key": source.key,
+                         "into_key": target.key, **moved})
+    return moved
 
 
 def find_venue(session: Session, ref: str) -> Venue | None:
