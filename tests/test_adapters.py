@@ -131,7 +131,8 @@ def test_wordpress_home_venue_contact_and_follow():
     assert venue.contact["email"] == "secretary@hanover-ra.example"
     assert venue.contact["contact_page"] == "https://hanover-ra.example/contact-us/"
     assert "https://www.facebook.com/groups/hanoverelmgrove" in venue.contact["social"]
-    assert result.follow == ["https://hanover-ra.example/2024/03/12/spring-meeting-st-lukes/",
+    assert result.follow == ["https://hanover-ra.example/contact-us/",  # contact details live there
+                             "https://hanover-ra.example/2024/03/12/spring-meeting-st-lukes/",
                              "https://hanover-ra.example/2024/02/20/islingword-road-resurfacing/",
                              "https://hanover-ra.example/page/2/", "https://hanover-ra.example/feed/"]
     anchors = {link.url: link for link in result.links}

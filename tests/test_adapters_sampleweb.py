@@ -127,6 +127,20 @@ def score(venue, posts: list[PostItem]) -> dict:
     return {"truth": len(truths), "found": found, "dated": dated, "misses": misses[:3]}
 
 
+def _check_contact(venue, results) -> None:
+    """The venue's public email, where its pages show one, reaches VenueInfo.contact.
+
+    The sample web writes ``hello@<host>`` when a venue has no address of its own.
+    """
+    want = venue.d.get("email") or f"hello@{venue.host}"
+    shown = any(want and want.encode() in (fetch(url) or Response(url)).body
+                for url, _ in results[:40])
+    if not shown:
+        return
+    found = {r.venue.contact.get("email") for _, r in results if r.venue is not None}
+    assert want in found, (venue.url, want, found)
+
+
 def _same_time(got: datetime | None, want: str, platform: str) -> bool:
     if got is None:
         return False
@@ -160,7 +174,8 @@ def test_adapter_reads_the_sample_webs_pages_of_its_engine(platform):
         home = fetch(venue.url)
         assert home is not None, venue.url
         assert registry.detect(home).platform == adapter.platform, venue.url
-        posts, fetched, _ = walk(venue.url, adapter)
+        posts, fetched, results = walk(venue.url, adapter)
+        _check_contact(venue, results)
         s = score(venue, posts)
         for key in ("truth", "found", "dated"):
             totals[key] += s[key]

@@ -61,12 +61,14 @@ class BlogAdapter(Adapter):
     def parse_html(self, response: Response, result: ParseResult) -> None:
         sel = page_basics(response, result)
         s = self.selectors
-        if sel.css(s.single) and not is_home(response.url):
+        if result.kind not in ("home", "about") and sel.css(s.single):
             post = self.single_post(sel, response.url)
             if post is not None:
                 result.posts.append(post)
                 result.kind = "post"
                 return
+        if result.kind == "about":
+            return
         result.kind = "home" if is_home(response.url) else "listing"
         for node in sel.css(s.post_link) if s.post_link else []:
             url = absolute(response.url, node.attrib.get("href"))

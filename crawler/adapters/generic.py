@@ -25,6 +25,7 @@ from crawler.adapters.markup import (
     contact_info,
     description,
     feed_links,
+    is_about,
     is_home,
     jsonld_article,
     meta,
@@ -66,7 +67,6 @@ SKIP_PATH = re.compile(
     r"(?:/|$)",
     re.I)
 SKIP_QUERY = re.compile(r"(?:^|&)(?:replytocom|share|print|action=(?:login|register))=", re.I)
-ABOUT_PATH = re.compile(r"/(?:about|contact|who-we-are|get-in-touch|committee)", re.I)
 _WRITTEN_DATE = re.compile(
     r"\b(\d{1,2}(?:st|nd|rd|th)?\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*"
     r"\.?,?\s+\d{4}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}"
@@ -90,7 +90,7 @@ class GenericAdapter(Adapter):
         url = response.url
         result.links.extend(page_links(sel, url))
         home = is_home(url)
-        about = bool(ABOUT_PATH.search(urlsplit(url).path))
+        about = is_about(url)
         result.kind = "home" if home else "about" if about else "other"
         if home or about:
             # The venue's own words about itself (who it serves, where) are venue facts, not

@@ -59,6 +59,9 @@ _COUNT_NEAR = {
           re.compile(_NUM + r"\s+(?:registered\s+|total\s+)?" + label + r"\b", re.I))
     for key, label in _LABELS.items()
 }
+# Pages where a venue describes itself and says how to reach it.
+ABOUT_PATH = re.compile(r"/(?:about|contact|who-we-are|get-in-touch|committee)", re.I)
+MAX_ABOUT_PAGES = 2
 HOME_PATHS = frozenset({"", "/", "/index.php", "/index.html", "/index.htm", "/forum", "/forum/",
                         "/forums", "/forums/", "/home", "/home/"})
 
@@ -406,12 +409,36 @@ def venue_from_page(sel: Selector, url: str, exclude: str | None = None,
                      contact=contact_info(sel, url, exclude, text_emails))
 
 
+def is_about(url: str) -> bool:
+    try:
+        return bool(ABOUT_PATH.search(urlsplit(url).path))
+    except ValueError:
+        return False
+
+
+def about_links(sel: Selector, base_url: str) -> list[str]:
+    """The venue's own about and contact pages linked from its home (where contact details
+    usually are), at most :data:`MAX_ABOUT_PAGES`."""
+    found: list[str] = []
+    for href in sel.css("a::attr(href)").getall():
+        url = absolute(base_url, href)
+        if url and url not in found and same_site(url, base_url) and is_about(url):
+            found.append(url)
+            if len(found) >= MAX_ABOUT_PAGES:
+                break
+    return found
+
+
 def page_basics(response: Response, result: ParseResult, exclude: str | None = None) -> Selector:
-    """Links of any HTML page, plus venue facts when it is the venue's home page."""
+    """Links of any HTML page, plus venue facts on the home, about and contact pages."""
     sel = selector_of(response)
     result.links.extend(page_links(sel, response.url))
     if is_home(response.url):
         result.kind = "home"
+        result.venue = venue_from_page(sel, response.url, exclude)
+        result.follow.extend(about_links(sel, response.url))
+    elif is_about(response.url):
+        result.kind = "about"
         result.venue = venue_from_page(sel, response.url, exclude)
     return sel
 

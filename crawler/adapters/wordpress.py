@@ -24,7 +24,7 @@ from crawler.adapters.markup import (
 )
 
 SELECTORS = BlogSelectors(
-    single="body.single, body.single-post, body.page-template-default article.page",
+    single="body.single, body.single-post",
     article="article[id^='post-'], article.post, main article",
     title="h1.entry-title, h1.wp-block-post-title, h1",
     body=".entry-content, .wp-block-post-content, .post-content",
