@@ -420,7 +420,7 @@ def geometry_to_geojson(geom: BaseGeometry) -> dict:
 def import_beats(session: Session, path: str | Path, *, id_prop: str | None = None,
                  name_prop: str | None = None, force: str | None = None,
                  where: Mapping[str, str] | None = None, names: str | Path | None = None,
-                 reassign: bool = True) -> ImportReport:
+                 reassign: bool = True, snap_metres: float | None = None) -> ImportReport:
     """Import or update the beats in ``path`` (GeoJSON, KML, police.uk JSON, folder or zip).
 
     Parameters
@@ -433,6 +433,8 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     names : a police.uk neighbourhood list (``[{"id", "name"}]``, the ``/{force}/neighbourhoods``
         answer) naming beats keyed by file name, whose files carry only the id.
     reassign : afterwards recompute the beat of every place and postcode already imported.
+    snap_metres : for that, how far outside every beat a point may be and still get the
+        nearest (``geo.gazetteer.SNAP_METRES`` when None).
     """
     started = time.perf_counter()
     path = Path(path)
@@ -449,7 +451,7 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     cleaned = _check_all(features, report)
     store_beats(session, cleaned, source=path.name, force=force, report=report)
     if reassign:
-        reassign_places(session, report)
+        reassign_places(session, report, snap_metres=snap_metres)
     report.seconds = time.perf_counter() - started
     logger.info("%s", report.summary(), extra={"summary": True})
     return report
@@ -510,11 +512,12 @@ def store_beats(session: Session, items: list[tuple[BeatFeature, BaseGeometry]],
     return ids
 
 
-def reassign_places(session: Session, report: ImportReport) -> None:
+def reassign_places(session: Session, report: ImportReport, *,
+                    snap_metres: float | None = None) -> None:
     """Beats changed: recompute places' and postcodes' beats, noting changes in ``report``."""
-    from geo.gazetteer import assign_beats  # the gazetteer builds on beats, not the reverse
+    from geo.gazetteer import SNAP_METRES, assign_beats  # gazetteer builds on beats, not reverse
 
-    changed = assign_beats(session)
+    changed = assign_beats(session, snap_metres=SNAP_METRES if snap_metres is None else snap_metres)
     for what, n in changed.items():
         if n:
             report.counts[f"{what} moved to another beat"] = n

@@ -83,9 +83,13 @@ def beats() -> None:
 @click.option("--names", type=click.Path(path_type=Path), metavar="JSON",
               help="police.uk neighbourhood list naming beats whose files carry only an id "
                    "(e.g. data/police/sussex_neighbourhoods.json).")
+@click.option("--snap-metres", type=click.FloatRange(min=0), default=None, metavar="M",
+              help="Places/postcodes up to M metres outside every beat get the nearest "
+                   "(default 600, for generalised boundaries; 0 for precise ones).")
 @click.pass_context
 def beats_import(ctx: click.Context, file: Path, id_prop: str | None, name_prop: str | None,
-                 force_id: str | None, where: tuple[str, ...], names: Path | None) -> None:
+                 force_id: str | None, where: tuple[str, ...], names: Path | None,
+                 snap_metres: float | None) -> None:
     """Import beats from FILE: GeoJSON, KML, police.uk boundary JSON, or a folder/zip of them.
 
     Re-importing updates beats in place; places and postcodes are re-assigned to beats.
@@ -96,7 +100,8 @@ def beats_import(ctx: click.Context, file: Path, id_prop: str | None, name_prop:
     _err(f"importing beats from {file} …")
     with _session(ctx) as session, _progress_to_stderr():
         report = import_beats(session, file, id_prop=id_prop, name_prop=name_prop,
-                              force=force_id, where=parse_where(where) or None, names=names)
+                              force=force_id, where=parse_where(where) or None, names=names,
+                              snap_metres=snap_metres)
     _echo_report(report)
 
 
@@ -181,13 +186,19 @@ def beats_locate(ctx: click.Context, lat: float, lon: float, fmt: str) -> None:
         index = BeatIndex.from_session(session)
         beat_id = index.locate(lat, lon)
         entry = index.entry(beat_id) if beat_id is not None else None
+        near = index.nearest(lat, lon) if entry is None and len(index) else None
+    nearest = None if near is None else {"id": near[0], "key": index.entry(near[0]).key,
+                                         "name": index.entry(near[0]).name,
+                                         "metres": round(near[1])}
     if fmt == "json":
         click.echo(json.dumps({"lat": lat, "lon": lon, "beat": None if entry is None else
-                               {"id": entry.id, "key": entry.key, "name": entry.name}}))
+                               {"id": entry.id, "key": entry.key, "name": entry.name},
+                               "nearest_outside": nearest}))
     elif not len(index):
         click.echo("no beats imported yet: run `beatmap beats import FILE` first")
     elif entry is None:
-        click.echo(f"{lat}, {lon} is outside every beat ({len(index)} beats imported)")
+        click.echo(f"{lat}, {lon} is outside every beat ({len(index)} beats imported); the "
+                   f"nearest is {nearest['name']} ({nearest['key']}), {nearest['metres']} m away")
     else:
         click.echo(f"{lat}, {lon} is in beat {entry.name} ({entry.key})")
 
@@ -202,20 +213,24 @@ def gazetteer() -> None:
 
 @gazetteer.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--snap-metres", type=click.FloatRange(min=0), default=None, metavar="M",
+              help="Points up to M metres outside every beat get the nearest beat "
+                   "(default 600, for generalised boundaries; 0 for precise ones).")
 @click.pass_context
-def gazetteer_import(ctx: click.Context, files: tuple[Path, ...]) -> None:
+def gazetteer_import(ctx: click.Context, files: tuple[Path, ...], snap_metres: float | None) -> None:
     """Import place-name and postcode FILES (format detected from each file's header).
 
     Accepts the combined gazetteer CSVs, curated area names, GeoNames and GeoNames postal
     rows, and OS Code-Point Open postcodes (plain or .gz). Give all files in one call so the
     same place seen in several files becomes one entry.
     """
-    from geo.gazetteer import detect_format, import_gazetteer
+    from geo.gazetteer import SNAP_METRES, detect_format, import_gazetteer
 
     for f in files:
         _err(f"{f.name}: {detect_format(f) if f.is_file() else 'missing'} format")
     with _session(ctx) as session, _progress_to_stderr():
-        report = import_gazetteer(session, files)
+        report = import_gazetteer(session, files, snap_metres=SNAP_METRES if snap_metres is None
+                                  else snap_metres)
     _echo_report(report)
 
 

@@ -3,18 +3,23 @@
 Border rule: a point on the boundary shared by several beats (or in an overlap of two badly
 drawn beats) belongs to the beat with the **lowest key** (plain string order) among those
 that contain or touch it. The rule is arbitrary but stable: the same point always gets the
-same beat, whatever the import order. A point outside every beat gets ``None``.
+same beat, whatever the import order. A point outside every beat gets ``None``, unless the
+caller asks to *snap* points up to ``snap_metres`` outside to the nearest beat (piers,
+marinas, and coasts or borders cut off by generalised boundary files); ties again go to the
+lowest key.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import shapely
+import shapely.ops
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
@@ -24,6 +29,8 @@ from beatmap.models import Beat
 from geo.types import LatLon
 
 logger = logging.getLogger(__name__)
+
+METRES_PER_DEGREE = 111_320.0  # of latitude, and of longitude at the equator
 
 
 @dataclass(frozen=True)
@@ -71,20 +78,49 @@ class BeatIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def locate(self, lat: float, lon: float) -> int | None:
-        """Id of the beat containing (``lat``, ``lon``), or ``None`` outside every beat."""
+    def locate(self, lat: float, lon: float, *, snap_metres: float = 0.0) -> int | None:
+        """Id of the beat containing (``lat``, ``lon``), or ``None`` outside every beat.
+
+        With ``snap_metres`` a point that far or less outside every beat gets the nearest.
+        """
         if not self.entries:
             return None
         hits = self._tree.query(shapely.points(lon, lat), predicate="intersects")
-        return int(self._ids[hits.min()]) if len(hits) else None
+        if len(hits):
+            return int(self._ids[hits.min()])
+        if snap_metres > 0:
+            found = self.nearest(lat, lon)
+            if found is not None and found[1] <= snap_metres:
+                return found[0]
+        return None
+
+    def nearest(self, lat: float, lon: float) -> tuple[int, float] | None:
+        """(id, metres) of the beat nearest to a point (0 m inside one); None without beats."""
+        if not self.entries:
+            return None
+        point = shapely.points(lon, lat)
+        candidates = self._tree.query_nearest(point, all_matches=True)
+        best = min(candidates, key=lambda i: (round(self._metres(i, lat, lon), 3), i))
+        return int(self._ids[best]), self._metres(best, lat, lon)
+
+    def _metres(self, i: int, lat: float, lon: float) -> float:
+        """Metres from a point to beat ``i`` (equirectangular: exact enough within a few km)."""
+        point = shapely.points(lon, lat)
+        if self.geometries[i].intersects(point):
+            return 0.0
+        near, _ = shapely.ops.nearest_points(self.geometries[i], point)
+        dx = (near.x - lon) * math.cos(math.radians(lat))
+        return math.hypot(dx, near.y - lat) * METRES_PER_DEGREE
 
     def locate_point(self, point: LatLon) -> int | None:
         return self.locate(point.lat, point.lon)
 
-    def locate_many(self, points: Sequence[LatLon] | np.ndarray) -> list[int | None]:
+    def locate_many(self, points: Sequence[LatLon] | np.ndarray, *,
+                    snap_metres: float = 0.0) -> list[int | None]:
         """Beat ids for many points at once (one vectorised tree query), ``None`` outside.
 
-        ``points`` is a sequence of :class:`LatLon` or an ``(n, 2)`` array of lat, lon.
+        ``points`` is a sequence of :class:`LatLon` or an ``(n, 2)`` array of lat, lon;
+        ``snap_metres`` as in :meth:`locate`.
         """
         arr = np.asarray(points, dtype=float).reshape(-1, 2)
         if not len(arr) or not self.entries:
@@ -97,6 +133,9 @@ class BeatIndex:
         out: list[int | None] = [None] * len(arr)
         for i in np.flatnonzero(found):
             out[i] = int(self._ids[best[i]])
+        if snap_metres > 0:
+            for i in np.flatnonzero(~found):  # few: points just off the polygons
+                out[i] = self.locate(float(arr[i, 0]), float(arr[i, 1]), snap_metres=snap_metres)
         return out
 
     def entry(self, beat_id: int) -> BeatEntry | None:

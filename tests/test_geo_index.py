@@ -93,3 +93,24 @@ def test_latlon_order_is_explicit():
     assert index.locate(-0.14, 50.83) is None
     assert LatLon(50.83, -0.14).as_xy() == (-0.14, 50.83)
     assert not LatLon(95, 0).is_valid()
+
+
+def test_snapping_points_just_outside():
+    square = {"type": "Polygon", "coordinates": [[[0, 50], [0.01, 50], [0.01, 50.01], [0, 50.01],
+                                                  [0, 50]]]}
+    east = {"type": "Polygon", "coordinates": [[[0.02, 50], [0.03, 50], [0.03, 50.01],
+                                                [0.02, 50.01], [0.02, 50]]]}
+    index = BeatIndex([SimpleNamespace(id=1, key="a", name="A", geometry=square),
+                       SimpleNamespace(id=2, key="b", name="B", geometry=east)])
+    # 0.001 degrees of latitude south of "a": about 111 m.
+    assert index.locate(49.999, 0.005) is None
+    assert index.locate(49.999, 0.005, snap_metres=150) == 1
+    assert index.locate(49.999, 0.005, snap_metres=100) is None
+    beat, metres = index.nearest(49.999, 0.005)
+    assert beat == 1 and metres == pytest.approx(111.3, abs=0.5)
+    assert index.nearest(50.005, 0.005) == (1, 0.0)
+    # Half-way between the two squares (equidistant): the lowest key, as on borders.
+    assert index.locate(50.005, 0.015, snap_metres=1000) == 1
+    assert index.locate_many([(49.999, 0.005), (50.005, 0.025), (40, 0)], snap_metres=150) == \
+        [1, 2, None]
+    assert BeatIndex([]).nearest(0, 0) is None
