@@ -569,14 +569,18 @@ def test_seeds_and_crawls(web):
     html = client.get("/crawls").get_data(as_text=True)
     assert "Add a seed" in html and "Recent runs" in html
     r = post(client, "/seeds", {"url": "HTTPS://New-Residents.example/?utm_source=x",
-                                "note": "from the ward panel"})
+                                "note": "from the ward panel", "beat": BEAT})
     assert r.status_code == 302
     with Session(engine) as s:
         seed = s.scalar(select(Seed).where(Seed.source == "web:analyst1"))
-    assert seed.url == "https://new-residents.example/"
+        assert seed.url == "https://new-residents.example/"
+        assert s.get(Beat, seed.beat_id).key == BEAT
+        assert s.get(Venue, seed.venue_id).discovered_via == "seed"
     assert audit_actions(engine, "seed.add")[0].object_id == seed.url
     post(client, "/seeds", {"url": "ftp://nope.example/"})
     assert "not an http(s) URL" in client.get("/crawls").get_data(as_text=True)
+    post(client, "/seeds", {"url": "https://www.facebook.com/groups/hanover"})
+    assert "beatmap never crawls" in client.get("/crawls").get_data(as_text=True)
     post(client, "/seeds", {"url": "https://new-residents.example/"})
     assert "already a seed" in client.get("/crawls").get_data(as_text=True)
     post(client, "/crawls/start", {"purpose": ""})

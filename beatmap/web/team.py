@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 
 from beatmap import audit
 from beatmap.db import utcnow
-from beatmap.ids import stable_id
 from beatmap.models import (
     ROLES,
     AuditEntry,
@@ -66,7 +65,7 @@ def crawl_page():
         select(LedgerEntry.url, LedgerEntry.state, LedgerEntry.last_error)
         .where(LedgerEntry.run_id == run.id, LedgerEntry.state.in_(("failed", "blocked")))
         .order_by(LedgerEntry.fetched_at.desc()).limit(ERRORS_PER_RUN)).all()) for run in runs}
-    beats = [(b.id, b.name) for b in db.scalars(select(Beat).order_by(Beat.name))]
+    beats = [(b.key, b.name) for b in db.scalars(select(Beat).order_by(Beat.name))]
     return render_template("crawls.html", seeds=seeds, runs=runs, errors=errors, beats=beats,
                            runner=crawls.runner_available(), active=crawls.active(current_app),
                            command=crawls.command_line(_config()),
@@ -76,28 +75,27 @@ def crawl_page():
 @bp.route("/seeds", methods=["POST"])
 @requires("analyst")
 def add_seed():
-    from crawler.urls import URLError, canonicalize
+    """Add one seed through the crawler's own seed rules (canonical URL, no deny-listed
+    platform, its venue created), as ``beatmap seeds add`` does."""
+    from crawler.run import check_seed
+    from crawler.seeds import SeedRow, add_seeds
 
     db = _db()
+    user = current_user()
+    row = SeedRow(url=(request.form.get("url") or "").strip(),
+                  beat=request.form.get("beat") or None,
+                  note=(request.form.get("note") or "").strip()[:500] or None)
     try:
-        url = canonicalize(request.form.get("url", ""))
-    except URLError as exc:
+        url = check_seed(row.url) if row.url else ""
+        added = add_seeds(db, [row], source=f"web:{user.username}")
+    except ValueError as exc:
+        db.rollback()
         flash(str(exc), "error")
         return redirect(url_for("team.crawl_page"))
-    beat_id = request.form.get("beat_id") or None
-    if beat_id and (not beat_id.isdigit() or db.get(Beat, int(beat_id)) is None):
-        flash("unknown beat", "error")
-        return redirect(url_for("team.crawl_page"))
-    if db.scalar(select(Seed).where(Seed.url == url)) is not None:
-        flash(f"{url} is already a seed.", "error")
-        return redirect(url_for("team.crawl_page"))
-    user = current_user()
-    db.add(Seed(id=stable_id("seed", url), url=url, beat_id=int(beat_id) if beat_id else None,
-                note=(request.form.get("note") or "").strip()[:500] or None,
-                source=f"web:{user.username}", created_at=utcnow()))
-    audit.record(db, actor=user.username, action="seed.add", object_type="seed", object_id=url)
+    audit.record(db, actor=user.username, action="seed.add", object_type="seed", object_id=url,
+                 detail={"new": bool(added), "beat": row.beat})
     db.commit()
-    flash(f"Seed added: {url}")
+    flash(f"Seed added: {url}" if added else f"{url} was already a seed (beat and note updated).")
     return redirect(url_for("team.crawl_page"))
 
 
