@@ -199,3 +199,16 @@ def test_doctests(module):
     mod = importlib.import_module(f"crawler.adapters.{module}")
     failures, _ = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert failures == 0
+
+
+def test_pages_that_only_mention_engines_stay_generic():
+    page = b"""<html><head><title>Hanover news</title>
+    <link rel="stylesheet" href="/style.css"></head><body><article><h1>Our new forum</h1>
+    <p>We moved from phpBB (phpbb_cookie problems) to a hosted board. Others use
+    <a href="https://mybb.com">MyBB</a>, <a href="https://www.simplemachines.org">Simple Machines</a>,
+    <a href="https://www.vbulletin.com">vBulletin</a>, <a href="https://invisioncommunity.com">Invision</a>,
+    <a href="https://t.me/s/hanovernews">our Telegram channel</a> or Mastodon.</p>
+    <img src="https://substackcdn.com/image/fetch/x.png" alt="newsletter">
+    <p>Reddit fans: see /r/brighton.</p></article></body></html>"""
+    response = HtmlResponse("https://hanover-news.example/2024/forum", body=page)
+    assert registry.detect(response).platform == "generic"

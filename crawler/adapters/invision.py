@@ -26,7 +26,7 @@ SELECTORS = ForumSelectors(
     next_page="li.ipsPagination_next a",
     stats="[data-blockid*='stats'], .ipsWidget.cStats",
 )
-MARKERS = (b'data-role="commentcontent"', b"ipsapp", b"ips4_", b"ipsjs_", b"invisioncommunity.com")
+MARKERS = (b'data-role="commentcontent"', b"ipsapp ", b"ipsapp_front", b"ipsjs_")
 
 
 class InvisionAdapter(ForumAdapter):

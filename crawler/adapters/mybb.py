@@ -29,8 +29,9 @@ SELECTORS = ForumSelectors(
     next_page="a.pagination_next, a.pagination_page",
     stats="#boardstats_e, .boardstats",
 )
-MARKERS = (b"jscripts/general.js", b"mybb.", b'href="https://mybb.com"', b"var my_post_key",
-           b"mybboard")
+# Every MyBB page loads its general.js and sets my_post_key; a mere link to mybb.com does not
+# make a page MyBB.
+MARKERS = (b"/jscripts/general.js", b"var my_post_key")
 
 
 class MybbAdapter(ForumAdapter):
@@ -43,7 +44,7 @@ class MybbAdapter(ForumAdapter):
     def detect(self, response: Response) -> bool:
         if "mybb" in feed_generator(response.body):
             return True
-        return has_marker(response, *MARKERS) and has_marker(response, b"mybb")
+        return has_marker(response, *MARKERS)
 
     def date_of(self, nodes: list[etree._Element], now: datetime | None) -> datetime | None:
         """MyBB writes 'Yesterday, 07:12 PM' with the real date in a span's title."""

@@ -28,7 +28,7 @@ SELECTORS = ForumSelectors(
     next_page=".pagination li.next a, .pagination a[rel='next']",
     stats=".statistics, .stat-block.statistics",
 )
-MARKERS = (b'<body id="phpbb"', b"<body id='phpbb'", b'id="phpbb"', b"phpbb_")
+MARKERS = (b'<body id="phpbb"', b"<body id='phpbb'", b'id="phpbb" class="nojs')
 _POST_ID = re.compile(r"[?&#]p=?(\d+)")
 _FEED_FOOTER = re.compile(r"\s*Statistics: Posted by .*$", re.S)
 _FEED_TITLE = re.compile(r"^.*?\s[•\u2022]\s")

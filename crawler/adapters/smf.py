@@ -27,8 +27,9 @@ SELECTORS = ForumSelectors(
     next_page="a.navPages, a.nav_page",
     stats=".stats, #upshrinkHeaderIC .inline, #info_center .stats",
 )
-MARKERS = (b"smf_scripturl", b"smf_theme_url", b"smf_default_theme_url", b'title="simple machines"',
-           b"simplemachines.org")
+# SMF's theme scripts define these variables on every page; the footer credit link to
+# simplemachines.org is no marker (any site may link there).
+MARKERS = (b"smf_scripturl", b"smf_theme_url", b"smf_default_theme_url")
 _MSG = re.compile(r"msg_?(\d+)")
 
 

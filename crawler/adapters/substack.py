@@ -34,13 +34,15 @@ class SubstackAdapter(BlogAdapter):
     """Post URLs identify posts here: the feed's guid and the archive's id differ in kind."""
 
     platform: ClassVar[str] = "substack"
-    priority: ClassVar[int] = 300
+    # After the other blogs: Substack assets embedded in someone else's page must not win.
+    priority: ClassVar[int] = 320
     selectors: ClassVar[BlogSelectors] = SELECTORS
 
     def detect(self, response: Response) -> bool:
         if "substack" in feed_generator(response.body) or "substack" in html_generator(response):
             return True
-        return ARCHIVE in urlsplit(response.url).path or has_marker(response, *MARKERS[:2])
+        return ARCHIVE in urlsplit(response.url).path or (
+            has_marker(response, b"substackcdn.com") and has_marker(response, b"_preloads"))
 
     def entry_points(self, home_url: str) -> list[str]:
         archive = absolute(home_url, f"{ARCHIVE}?sort=new&offset=0&limit={ARCHIVE_LIMIT}")

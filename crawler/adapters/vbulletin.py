@@ -27,7 +27,7 @@ SELECTORS = ForumSelectors(
     stats="#wgo_stats, #collapseobj_forumhome_stats, .forum-stats, #forum-stats",
 )
 MARKERS = (b'id="vbulletin_html"', b"vbulletin_global", b"vbulletin-core", b"vbulletin_css",
-           b"var sessionurl", b"vbulletin.")
+           b"var sessionurl")
 
 
 class VbulletinAdapter(ForumAdapter):
