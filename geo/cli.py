@@ -85,7 +85,7 @@ def beats() -> None:
                    "(e.g. data/police/sussex_neighbourhoods.json).")
 @click.option("--snap-metres", type=click.FloatRange(min=0), default=None, metavar="M",
               help="Places/postcodes up to M metres outside every beat get the nearest "
-                   "(default 600, for generalised boundaries; 0 for precise ones).")
+                   "(default 0; use when the beats tile the whole area of the data).")
 @click.pass_context
 def beats_import(ctx: click.Context, file: Path, id_prop: str | None, name_prop: str | None,
                  force_id: str | None, where: tuple[str, ...], names: Path | None,
@@ -215,7 +215,7 @@ def gazetteer() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--snap-metres", type=click.FloatRange(min=0), default=None, metavar="M",
               help="Points up to M metres outside every beat get the nearest beat "
-                   "(default 600, for generalised boundaries; 0 for precise ones).")
+                   "(default 0; use when the beats tile the whole area of the data).")
 @click.pass_context
 def gazetteer_import(ctx: click.Context, files: tuple[Path, ...], snap_metres: float | None) -> None:
     """Import place-name and postcode FILES (format detected from each file's header).

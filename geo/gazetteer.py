@@ -29,8 +29,9 @@ OS Code-Point Open (plain or .gz)    ``postcode`` + ``lat/lon`` or ``easting/nor
   ``landmark`` – a landmark named by NaPTAN near a stop; ``pub`` – a pub, bar or club;
 * ``park``, ``water``, ``hill``, ``admin`` or ``geonames:<class>.<code>`` – other GeoNames rows.
 
-A place or postcode gets the beat its point falls in, or the nearest beat when the point is
-at most ``SNAP_METRES`` outside every beat (see there); coarse rows never get one.
+A place or postcode gets the beat its point falls in (or, when asked, the nearest beat if
+the point is at most ``snap_metres`` outside every beat: see ``SNAP_METRES``); coarse rows
+never get one.
 
 ``prominence`` (0..1) says how likely a bare mention means this entry: curated area names
 and towns score high, bus stop names low; population (GeoNames) and the number of bus stops
@@ -110,11 +111,15 @@ _STOPS = re.compile(r"median of (\d+)(?: \w+)? stops?")
 _NPTG = re.compile(r"NPTG (\w+)")
 _ALIAS_OF = re.compile(r"^alias of (.+?);")
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)")
-# Points up to this far outside every beat go to the nearest beat. Generalised boundary files
-# cut off piers, marinas and bits of coast and border: the bundled 2013 wards leave 804 of the
-# 49,691 Sussex postcodes outside every polygon, up to 555 m away; with 600 m each of them
-# gets the ward ONS gives it. Forces with precise beat polygons can pass snap_metres=0.
-SNAP_METRES = 600.0
+# Points up to this far outside every beat may go to the nearest beat; off by default.
+# Generalised boundary files cut off piers, marinas and strips of coast and border: with all
+# 267 bundled Sussex wards as beats, 804 of the 49,691 Sussex postcodes fall outside every
+# polygon (up to 555 m) and a 600 m snap gives each the ward ONS gives it. But when the beats
+# cover only part of the data's area (the demo: 21 Brighton & Hove wards, Sussex-wide data),
+# snapping pulls in the neighbours' points instead (154 postcodes of other districts at
+# 600 m, while strict lookups miss only 6 pier and marina postcodes). So: strict by default;
+# pass snap_metres (CLI --snap-metres) when the beats tile the whole area of the data.
+SNAP_METRES = 0.0
 GEONAMES_DUMP_COLUMNS = 19
 GEONAMES_POSTAL_COLUMNS = 12
 CODEPOINT_RAW_COLUMNS = 10
