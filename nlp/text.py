@@ -25,6 +25,57 @@ _BLOCK_TAGS = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|blockquot
                          re.I)
 
 
+# Longest link label ("Name of the linked group: URL") blanked with its link.
+LINK_LABEL_CHARS = 150
+# URLs, e-mail addresses and subreddit/user references: their words ("brunswick-residents",
+# "r/hanover") name sites and accounts, not places. Blanked with spaces of the same length, so
+# offsets stay where they were.
+_ADDRESSES = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]"
+    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w/])/?[ru]/[A-Za-z0-9_]{2,}",
+    re.I,
+)
+
+
+def blank_addresses(text: str) -> str:
+    """Replace URLs, e-mail addresses and r/… u/… references with spaces (same length).
+
+    A link's label ("See also Hanover Primary School PTA: http://…", from the start of its
+    sentence to the colon or dash before the address) names the linked community, not where
+    the post is about; the link itself is evidence for the ranking, so the label is blanked too.
+
+    >>> text = "See r/brighton or http://hanover.example/x, ok"
+    >>> out = blank_addresses(text)
+    >>> len(out) == len(text), "brighton" in out, "hanover" in out, out.endswith("x, ok")
+    (True, False, False, False)
+    >>> out.split()
+    ['See', 'or', ',', 'ok']
+    >>> blank_addresses("Fair on Elm Grove. More from Friends of the Level: http://a.example").split()
+    ['Fair', 'on', 'Elm', 'Grove.']
+    """
+    chars = list(text)
+    for m in _ADDRESSES.finditer(text):
+        start = _label_start(text, m.start())
+        chars[start:m.end()] = " " * (m.end() - start)
+    return "".join(chars)
+
+
+def _label_start(text: str, url_start: int) -> int:
+    """Where the label of a link starting at ``url_start`` begins (``url_start`` if none)."""
+    i = url_start
+    while i > 0 and text[i - 1] in " \t":
+        i -= 1
+    if i == 0 or text[i - 1] not in ":-\u2013\u2014":
+        return url_start
+    floor = max(0, i - LINK_LABEL_CHARS)
+    starts = [j + len(sep) for sep in ("\n", ". ", "! ", "? ")
+              if (j := text.rfind(sep, floor, i)) != -1]
+    if starts:
+        return max(starts)
+    return 0 if floor == 0 else url_start  # a "label" longer than that is prose: keep it
+
+
 @dataclass
 class CleanText:
     """Text with markup removed and a map from its offsets back to the original's."""
@@ -52,6 +103,7 @@ def clean(text: str) -> CleanText:
     >>> c.original_offset(c.text.index("Elm"))
     27
     """
+    text = blank_addresses(text) if ("/" in text or "@" in text) else text
     if "<" not in text and "&" not in text:
         return CleanText(text, [], [])
     pieces: list[str] = []

@@ -268,6 +268,14 @@ def test_html_remnants_are_stripped_and_offsets_kept(tagger):
     assert result.topics == {"burglary": 1}
 
 
+def test_addresses_and_link_labels_are_not_places(tagger):
+    text = ("Bins again on Elm Grove. See r/kemptown, mail hanover@elm-grove.example or "
+            "https://kemptown.example/elm-grove.\nMore from Friends of the Level: "
+            "http://level.example/")
+    result = tagger.tag(text)
+    assert [(p.surface, p.start) for p in result.places] == [("Elm Grove", 14)]
+
+
 def test_very_long_text_is_chunked_not_rejected(tagger):
     filler = "Nothing to report this week at all. " * 40_000  # ~1.4 million characters
     text = "Elm Grove burglary. " + filler + "Kemp Town fly-tipping."
