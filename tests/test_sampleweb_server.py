@@ -672,3 +672,12 @@ def test_a_polite_crawl_meets_no_broken_internal_links(web, truth):
     c.close()
     assert len(seen) > 1000
     assert bad == []
+
+
+def test_planted_handle_pages_exist_and_are_listed(client, truth):
+    handle = truth["planted_handle"]
+    assert truth["planted_handle_urls"]
+    for url in truth["planted_handle_urls"]:
+        assert handle.lower() in url.lower()
+        status, hdrs, body = client.get(url)
+        assert status in (200, 302), url  # XenForo member pages sit behind the login wall

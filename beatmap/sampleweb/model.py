@@ -248,6 +248,10 @@ def _generate(venue: Venue) -> list[Thread]:
     for i, p in enumerate(sorted(posts, key=lambda p: (p.thread, p.pos))):
         p.idx = i
     _write_links(venue, posts)
+    if venue.d.get("planted") and posts:
+        # The planted handle must really post here, whatever the draw gave.
+        for p in (posts[len(posts) // 3], posts[-1]):
+            p.author = venue.world.spec["planted_handle"]
     return threads
 
 

@@ -127,7 +127,11 @@ SAFETY_TOPICS = ("anti-social-behaviour", "burglary", "vehicle-crime", "speeding
 FILLER = ["Thanks to everyone who replied.", "Has anyone else noticed this?",
           "I have reported it online but heard nothing back yet.", "Any advice welcome.",
           "Just thought people should know.", "Stay safe everyone.",
-          "I will post an update when I hear more.", "Good to see the neighbourhood pulling together."]
+          "I will post an update when I hear more.", "Good to see the neighbourhood pulling together.",
+          # Places far away: mentions that must not be tagged as local.
+          "My sister in Manchester says it is just as bad up there.",
+          "Came back from a week in Cornwall to find this.",
+          "Apparently the same thing happened in Croydon last year."]
 REPLIES = ["Same here, it has been bad all month.", "Thanks for posting this.",
            "I saw it too and rang 101.", "Has anyone contacted the council about it?",
            "We had the same problem last year.", "Good idea, count me in.",

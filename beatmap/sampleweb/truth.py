@@ -89,4 +89,23 @@ def ground_truth(world: World, *, full_posts: bool = True) -> dict[str, Any]:
         "venues": venues, "hazards": spec["hazards"], "robots_disallow": robots,
         "robots_allow": {h: c.get("allow") for h, c in sorted(world.hosts.items()) if c.get("allow")},
         "planted_handle": spec["planted_handle"],
+        "planted_handle_urls": _planted_urls(world),
     }
+
+
+def _planted_urls(world: World) -> list[str]:
+    """Pages whose URL carries the planted handle (author archives, member and user pages,
+    Mastodon statuses): a crawler that stores or logs page URLs must not keep these in clear."""
+    handle = world.spec["planted_handle"]
+    low = handle.lower()
+    out: list[str] = []
+    for v in world.venues:
+        if not v.d.get("planted") or handle not in v.authors():
+            continue
+        o, uid = f"http://{v.host}", v.authors()[handle]
+        out += {"wordpress": [f"{o}/author/{low}/"], "reddit": [f"{o}/user/{handle}"],
+                "xenforo": [f"{o}/members/{low}.{uid}/"], "discourse": [f"{o}/u/{handle}"],
+                "invision": [f"{o}/profile/{uid}-{low}/"], "mastodon": [f"{o}/@{handle}"]}.get(v.platform, [])
+        if v.platform == "mastodon":
+            out += [post_truth(v, p)["url"] for p in v.posts if p.author == handle]
+    return out

@@ -186,9 +186,15 @@ def _thread_html(v: Venue, t: Thread) -> Resp:
 
 def host_render(world, host: str, req: Req) -> Resp | None:
     """The shared host's own pages: a front page listing the hosted subreddits."""
+    subs = [v for v in world.host_venues.get(host, []) if v.platform == "reddit"]
+    if req.path.startswith("/user/"):
+        name = req.path[6:].strip("/")
+        if any(name in v.authors() for v in subs):
+            return html(f"<!doctype html><html><head><title>overview for {e(name)}</title></head><body>"
+                        f'<div class="titlebox"><h1>{e(name)}</h1></div></body></html>')
+        return None
     if req.path != "/":
         return None
-    subs = [v for v in world.host_venues.get(host, []) if v.platform == "reddit"]
     items = "".join(f'<li><a href="/r/{sub(v)}/">r/{sub(v)}</a></li>' for v in subs)
     return html(f"<!doctype html><html><head><title>reddit.example: local communities</title></head><body>"
                 f'<ul class="subreddits">{items}</ul></body></html>')
