@@ -53,6 +53,10 @@ POSTS = {
         external_id="301", author="rosie_w", board="Crime and safety",
         thread="Scooters on Whitehawk Road at night",
         published_at=datetime(2024, 4, 2, 20, 11, tzinfo=UTC))),
+    # phpBB 3.0: no <time> element, the date is text in the author line; plain user links.
+    "phpbb/viewtopic_30.html": ("thread", 1, dict(
+        external_id="410", author="plotholder_ann", board="Events and notices",
+        thread="Allotment water turned off", published_at=datetime(2024, 11, 9, 10, 5, tzinfo=UTC))),
     "phpbb/feed.xml": ("feed", 1, dict(external_id="305", board="Crime and safety",
                                        thread="Scooters on Whitehawk Road at night")),
     "discourse/topic.json": ("thread", 2, dict(external_id="231/1", author="kt_resident")),
@@ -66,6 +70,10 @@ POSTS = {
         board="Hollingdean and Round Hill",
         # vBulletin's default date format is month-day-year, shown in UTC by default.
         published_at=datetime(2024, 6, 3, 19, 42, tzinfo=UTC))),
+    "vbulletin/thread_vb5.html": ("thread", 1, dict(
+        external_id="7001", author="greenfingers", board="Hollingdean and Round Hill",
+        thread="Hedgehog house on Ditchling Road",
+        published_at=datetime(2024, 6, 3, 19, 22, tzinfo=UTC))),
     "smf/topic.html": ("thread", 2, dict(
         external_id="9120", author="kathy_p", board="Roads and parking",
         thread="Parking on Boundary Road", published_at=datetime(2024, 3, 4, 19, 12, 33, tzinfo=UTC))),

@@ -31,6 +31,7 @@ FIXTURES: dict[str, tuple[str, dict[str, str]]] = {
     "phpbb/index.html": ("https://whitehawk-forum.example/index.php", {}),
     "phpbb/viewforum.html": ("https://whitehawk-forum.example/viewforum.php?f=2", {}),
     "phpbb/viewtopic.html": ("https://whitehawk-forum.example/viewtopic.php?t=41", {}),
+    "phpbb/viewtopic_30.html": ("https://whitehawk-forum.example/viewtopic.php?f=3&t=52", {}),
     "phpbb/feed.xml": ("https://whitehawk-forum.example/app.php/feed", {}),
     "discourse/latest.json": ("https://talk.kemptown.example/latest.json", {}),
     "discourse/topic.json": ("https://talk.kemptown.example/t/noise-from-the-marine-parade-bars/231.json", {}),
@@ -43,6 +44,8 @@ FIXTURES: dict[str, tuple[str, dict[str, str]]] = {
         "https://moulsecoomb-neighbours.example/threads/night-buses-after-the-timetable-change.88/", {}),
     "vbulletin/thread.html": ("https://allotments-forum.example/showthread.php?t=512",
                               {"Date": "Thu, 21 Nov 2024 12:00:00 GMT"}),
+    "vbulletin/thread_vb5.html": (
+        "https://allotments-forum.example/forum/hollingdean-and-round-hill/7001-hedgehog-house", {}),
     "vbulletin/forum.html": ("https://allotments-forum.example/forum.php", {}),
     "smf/topic.html": ("https://portslade-forum.example/index.php?topic=77.0", {}),
     "smf/index.html": ("https://portslade-forum.example/index.php", {}),

@@ -16,7 +16,7 @@ SELECTORS = ForumSelectors(
     post="div.post[id^='p']",
     body="div.content",
     author=".author .username, .author .username-coloured, .postprofile .username, "
-           ".postprofile .username-coloured",
+           ".postprofile .username-coloured, p.author strong a, .postprofile dt a",
     date="p.author time, .author time, p.author",
     permalink="p.author a[href*='#p'], h3 a[href*='#p']",
     quote="blockquote",
