@@ -22,7 +22,8 @@ TOPICS: dict[str, dict[str, list[str]]] = {
                   "the recycling bins.",
                   "Is anyone else fed up with the antisocial behaviour near {place}? It has been going on "
                   "since {month}.",
-                  "The noise from {street} kept half the road awake until {time} on {day}."],
+                  "The noise from {street} kept half the road awake until {time} on {day}.",
+                  "Walking home between {street} and {place} after dark does not feel safe at the moment."],
     },
     "burglary": {
         "titles": ["Break-in on {street}", "Burglary warning for {place}", "Shed broken into near {place}"],
@@ -30,7 +31,8 @@ TOPICS: dict[str, dict[str, list[str]]] = {
                   "door was forced.",
                   "Please check your sheds - two were broken into near {place} overnight and bikes were taken.",
                   "A burglary was reported at a house close to {postcode} yesterday afternoon.",
-                  "Police came round {street} asking about a burglary, so keep your doors locked."],
+                  "Police came round {street} asking about a burglary, so keep your doors locked.",
+                  "Someone tried the back gates all along {street} on {day} night; two garages were opened."],
     },
     "vehicle-crime": {
         "titles": ["Cars tampered with on {street}", "Catalytic converter stolen near {place}",
@@ -38,7 +40,8 @@ TOPICS: dict[str, dict[str, list[str]]] = {
         "lines": ["Two cars on {street} had their windows smashed on {day} night.",
                   "Someone was trying car door handles along {street} at {time}; it is on our doorbell camera.",
                   "A catalytic converter was stolen from a car parked by {place} this week.",
-                  "If you park near {postcode}, check your car - several have been tampered with."],
+                  "If you park near {postcode}, check your car - several have been tampered with.",
+                  "Number plates were stolen off two cars outside {place} last week."],
     },
     "speeding": {
         "titles": ["Speeding on {street}", "Speed watch volunteers needed for {street}",
@@ -46,14 +49,16 @@ TOPICS: dict[str, dict[str, list[str]]] = {
         "lines": ["Cars come down {street} far too fast, especially in the mornings around {time}.",
                   "We are starting a community speed watch on {street}; volunteers welcome.",
                   "Someone nearly got hit crossing by {place} because a car was doing well over the limit.",
-                  "Could we get a 20 mph sign near {place}? The speeding is getting worse."],
+                  "Could we get a 20 mph sign near {place}? The speeding is getting worse.",
+                  "Motorbikes race up {street} towards {place} most evenings around {time}."],
     },
     "parking": {
         "titles": ["Parking on the pavement on {street}", "Parking permit changes for {place}",
                    "Blocked dropped kerb near {place}"],
         "lines": ["People keep parking across the dropped kerbs on {street}, so wheelchairs cannot get past.",
                   "The council is consulting on new parking permits around {place}; the deadline is {month}.",
-                  "Someone has left a van on the pavement outside {postcode} for a week now."],
+                  "Someone has left a van on the pavement outside {postcode} for a week now.",
+                  "Match days fill every space from {street} up to {place}."],
     },
     "bins-fly-tipping": {
         "titles": ["Fly-tipping on {street}", "Missed bin collections around {place}",
@@ -61,7 +66,8 @@ TOPICS: dict[str, dict[str, list[str]]] = {
         "lines": ["There is a pile of fly-tipped rubbish at the end of {street}; I have reported it.",
                   "Our bins on {street} have not been collected for two weeks now.",
                   "Someone dumped two mattresses and a sofa near {place} over the weekend.",
-                  "The communal bins by {postcode} are overflowing again and attracting gulls."],
+                  "The communal bins by {postcode} are overflowing again and attracting gulls.",
+                  "Gulls have ripped open the bin bags on {street} again - please use the lidded bins."],
     },
     "events": {
         "titles": ["Summer fair at {place}", "Street party on {street} - save the date",
@@ -133,6 +139,7 @@ FILLER = ["Thanks to everyone who replied.", "Has anyone else noticed this?",
           "Came back from a week in Cornwall to find this.",
           "Apparently the same thing happened in Croydon last year."]
 REPLIES = ["Same here, it has been bad all month.", "Thanks for posting this.",
+           "We saw the same from our window last night.", "Has this been reported to the police?",
            "I saw it too and rang 101.", "Has anyone contacted the council about it?",
            "We had the same problem last year.", "Good idea, count me in.",
            "I can help on the day.", "That is worrying, thanks for the warning."]

@@ -86,7 +86,7 @@ def ground_truth(world: World, *, full_posts: bool = True) -> dict[str, Any]:
         "note": "Synthetic sample web for offline development and tests; every name of a person is invented.",
         "seed": spec["seed"], "as_of": spec["as_of"], "size": spec["size"], "pages": pages,
         "full_posts": full_posts, "area": spec["area"], "city": spec["city"], "seeds": [s["url"] for s in spec["seeds"]],
-        "venues": venues, "hazards": spec["hazards"], "robots_disallow": robots,
+        "venues": venues, "hosts": sorted(world.hosts), "hazards": spec["hazards"], "robots_disallow": robots,
         "robots_allow": {h: c.get("allow") for h, c in sorted(world.hosts.items()) if c.get("allow")},
         "planted_handle": spec["planted_handle"],
         "planted_handle_urls": _planted_urls(world),
