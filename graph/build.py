@@ -8,7 +8,7 @@ lists). Posts are never nodes: they are aggregated in SQL into weighted edges.
 Edges (all directed, ``kind`` attribute):
 
 * ``link``      venue → venue: ``weight`` = times the source links to the target;
-* ``mentions``  venue → place: ``weight`` = confidence-weighted mentions, ``count``, ``posts``;
+* ``mentions``  venue → place: ``weight`` = confidence-weighted mentions, ``count``;
 * ``named``     venue → place: the venue's own name names the place (venues without posts);
 * ``about``     venue → beat: ``posts`` and ``posts_90d`` mentioning a place of the beat,
   ``seeded`` when a seed for the beat points at the venue;
@@ -20,6 +20,7 @@ Edges (all directed, ``kind`` attribute):
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -213,29 +214,43 @@ def _add_links(session: Session, G: nx.DiGraph) -> None:
                        weight=float(max(count or 1, 1)))
 
 
+def _post_venues(session: Session):
+    """``(id, venue_id, published_at)`` of every post as a materialised CTE.
+
+    Joining a child table to ``posts`` by id makes SQLite fetch each post's wide row (id is
+    not its rowid); reading the three columns once in table order and joining to that is
+    several times faster at a million posts (docs/benchmarks.md). PostgreSQL and SQLite
+    from 3.35 understand ``MATERIALIZED``; older SQLite gets a plain CTE.
+    """
+    cte = select(Post.id, Post.venue_id, Post.published_at).cte("post_venue")
+    if session.get_bind().dialect.name == "postgresql" or sqlite3.sqlite_version_info >= (3, 35):
+        cte = cte.prefix_with("MATERIALIZED")
+    return cte
+
+
 def _mention_rows(session: Session):
-    beat = func.coalesce(PlaceMention.beat_id, Place.beat_id, Postcode.beat_id)
-    weight = func.sum(PlaceMention.confidence)
+    """Mentions summed per (venue, place or postcode, beat, ambiguity).
+
+    One pass over ``place_mentions`` joined to ``posts`` only; a place's or postcode's own
+    beat fills in a missing mention beat afterwards, in Python, over the (few) distinct rows.
+    """
     stmt = (select(Post.venue_id, PlaceMention.kind, PlaceMention.place_id, PlaceMention.postcode,
-                   beat.label("beat_id"), PlaceMention.ambiguous, func.count(), weight,
-                   func.count(func.distinct(PlaceMention.post_id)))
+                   PlaceMention.beat_id, PlaceMention.ambiguous, func.count(),
+                   func.sum(PlaceMention.confidence))
             .join(Post, Post.id == PlaceMention.post_id)
-            .outerjoin(Place, Place.id == PlaceMention.place_id)
-            .outerjoin(Postcode, Postcode.postcode == PlaceMention.postcode)
             .group_by(Post.venue_id, PlaceMention.kind, PlaceMention.place_id,
-                      PlaceMention.postcode, beat, PlaceMention.ambiguous))
+                      PlaceMention.postcode, PlaceMention.beat_id, PlaceMention.ambiguous))
     return session.execute(stmt)
 
 
 def _add_mentions(session: Session, G: nx.DiGraph, beat_ids: set[int]) -> dict[str, float]:
     """Add venue → place edges; return the specificity of each place node added."""
-    edges: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0, 0])
+    edges: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
     place_beat: dict[str, int | None] = {}
     place_ids: set[int] = set()
     postcodes: set[str] = set()
     unresolved: dict[str, float] = defaultdict(float)
-    for vid, kind, place_id, postcode, beat_id, ambiguous, count, conf, posts in _mention_rows(
-            session):
+    for vid, kind, place_id, postcode, beat_id, ambiguous, count, conf in _mention_rows(session):
         vnode = node("venue", vid)
         factor = AMBIGUOUS_FACTOR if ambiguous else 1.0
         conf = float(conf or 0.0) * factor
@@ -252,17 +267,15 @@ def _add_mentions(session: Session, G: nx.DiGraph, beat_ids: set[int]) -> dict[s
         acc = edges[(vnode, pnode)]
         acc[0] += conf
         acc[1] += int(count)
-        acc[2] += int(posts)
         if beat_id is not None and place_beat.get(pnode) is None:
             place_beat[pnode] = beat_id
     spec = _add_place_nodes(session, G, place_ids, postcodes, place_beat, beat_ids)
-    for (vnode, pnode), (weight, count, posts) in edges.items():
+    for (vnode, pnode), (weight, count) in edges.items():
         if vnode not in G:
             continue
         G.nodes[vnode]["evidence"] += weight * spec[pnode]
         if pnode in G:
-            G.add_edge(vnode, pnode, kind="mentions", weight=round(weight, 6), count=count,
-                       posts=posts)
+            G.add_edge(vnode, pnode, kind="mentions", weight=round(weight, 6), count=count)
     for vnode, amount in unresolved.items():
         if vnode in G:
             G.nodes[vnode]["evidence"] += amount
@@ -313,21 +326,24 @@ def _add_place(G: nx.DiGraph, pnode: str, name: str, feature_type: str, lat: flo
 
 def _add_about(session: Session, G: nx.DiGraph, beat_ids: set[int], as_of: datetime,
                since: datetime) -> None:
-    """Per (venue, beat): distinct posts mentioning a place of the beat, all time and 90 days."""
-    beat = func.coalesce(PlaceMention.beat_id, Place.beat_id, Postcode.beat_id)
-    recent = case(((Post.published_at > since) & (Post.published_at <= as_of),
-                   PlaceMention.post_id), else_=None)
-    stmt = (select(Post.venue_id, beat, func.count(func.distinct(PlaceMention.post_id)),
-                   func.count(func.distinct(recent)))
-            .join(Post, Post.id == PlaceMention.post_id)
-            .outerjoin(Place, Place.id == PlaceMention.place_id)
-            .outerjoin(Postcode, Postcode.postcode == PlaceMention.postcode)
-            .where(beat.is_not(None), PlaceMention.ambiguous.is_(False))
-            .group_by(Post.venue_id, beat))
+    """Per (venue, beat): distinct posts mentioning the beat, all time and in the window.
+
+    The beat is the one the tagger gave the mention (``place_mentions.beat_id``); ambiguous
+    mentions do not count. Distinct (post, beat) pairs first, so posts are joined once each.
+    """
+    pairs = (select(PlaceMention.post_id, PlaceMention.beat_id).distinct()
+             .where(PlaceMention.beat_id.is_not(None), PlaceMention.ambiguous.is_(False))
+             .subquery())
+    pv = _post_venues(session)
+    recent = case(((pv.c.published_at > since) & (pv.c.published_at <= as_of), 1), else_=0)
+    stmt = (select(pv.c.venue_id, pairs.c.beat_id, func.count(), func.sum(recent))
+            .join(pv, pv.c.id == pairs.c.post_id)
+            .group_by(pv.c.venue_id, pairs.c.beat_id))
     for vid, beat_id, posts, posts_90d in session.execute(stmt):
         if beat_id in beat_ids:
             G.add_edge(node("venue", vid), node("beat", beat_id), kind="about",
-                       posts=int(posts), posts_90d=int(posts_90d), seeded=False, weight=1.0)
+                       posts=int(posts), posts_90d=int(posts_90d or 0), seeded=False,
+                       weight=1.0)
 
 
 def _name_grams(text: str) -> set[str]:
@@ -369,7 +385,7 @@ def _add_names(session: Session, G: nx.DiGraph, beat_ids: set[int],
         if pnode not in G:
             continue
         for vnode in grams[gram]:
-            G.add_edge(vnode, pnode, kind="named", weight=NAME_EVIDENCE, count=0, posts=0)
+            G.add_edge(vnode, pnode, kind="named", weight=NAME_EVIDENCE, count=0)
             G.nodes[vnode]["evidence"] += NAME_EVIDENCE * s
 
 
@@ -407,8 +423,9 @@ def _add_topics(session: Session, G: nx.DiGraph, beat_ids: set[int]) -> None:
                        category=t.category if t else "", safety=safety)
         return tnode
 
-    stmt = (select(Post.venue_id, PostTopic.topic, func.count())
-            .join(Post, Post.id == PostTopic.post_id).group_by(Post.venue_id, PostTopic.topic))
+    pv = _post_venues(session)
+    stmt = (select(pv.c.venue_id, PostTopic.topic, func.count())
+            .join(pv, pv.c.id == PostTopic.post_id).group_by(pv.c.venue_id, PostTopic.topic))
     for vid, topic, posts in session.execute(stmt):
         vnode = node("venue", vid)
         if vnode in G:

@@ -102,7 +102,7 @@ def beat_evidence(G: nx.DiGraph, *, weight: str = "weight") -> dict[str, dict[st
     where = place_beats(G)
     out: dict[str, dict[str, float]] = defaultdict(dict)
     for v in _venues(G):
-        for _, target, data in G.out_edges(v, data=True):
+        for target, data in G.succ[v].items():
             kind = data.get("kind")
             if kind in ("mentions", "named") and target in where:
                 amount = data.get(weight, 1.0) * G.nodes[target].get("specificity", 1.0)
@@ -114,7 +114,7 @@ def beat_evidence(G: nx.DiGraph, *, weight: str = "weight") -> dict[str, dict[st
 
 
 def _seed_total(G: nx.DiGraph, v: str) -> float:
-    return sum(SEED_EVIDENCE for _, _, d in G.out_edges(v, data=True)
+    return sum(SEED_EVIDENCE for d in G.succ[v].values()
                if d.get("kind") == "about" and d.get("seeded"))
 
 
@@ -187,7 +187,7 @@ def inherited_locality(G: nx.DiGraph, own: dict[str, dict[str, float]], *,
         data = G.nodes[v]
         if data.get("evidence", 0.0) + _seed_total(G, v) >= MIN_OWN_EVIDENCE:
             continue
-        linkers = [u for u, _, kind in G.in_edges(v, data="kind")
+        linkers = [u for u, kind in ((u, d.get("kind")) for u, d in G.pred[v].items())
                    if kind == "link" and u != v and G.nodes[u].get("kind") == "venue"]
         if not linkers:
             continue
@@ -253,7 +253,7 @@ def local_inlinks(G: nx.DiGraph, loc: dict[str, float], *, weight: str = "weight
         if G.nodes[v].get("kind", "venue") != "venue":
             continue
         total = 0.0
-        for u, _, data in G.in_edges(v, data=True):
+        for u, data in G.pred[v].items():
             if data.get("kind", "link") == "link" and u != v and data.get(weight, 1.0) > 0:
                 total += loc.get(u, 0.0)
         out[v] = total
@@ -317,7 +317,7 @@ def pagerank_percentile(G: nx.DiGraph, *, weight: str = "weight") -> dict[str, f
     """
     ranks = pagerank(G, weight=weight)
     linked = sorted((r, v) for v, r in ranks.items()
-                    if any(k == "link" for _, _, k in G.in_edges(v, data="kind")))
+                    if any(d.get("kind") == "link" for d in G.pred[v].values()))
     out = dict.fromkeys(ranks, 0.0)
     for i, (_, v) in enumerate(linked):
         out[v] = (i + 1) / len(linked)
@@ -416,7 +416,7 @@ def topic_shares(G: nx.DiGraph, v: str, *, weight: str = "weight") -> dict[str, 
     posts = G.nodes[v].get("posts", 0)
     if not posts:
         return {}
-    return {t: min(1.0, d.get(weight, 0.0) / posts) for _, t, d in G.out_edges(v, data=True)
+    return {t: min(1.0, d.get(weight, 0.0) / posts) for t, d in G.succ[v].items()
             if d.get("kind") == "topic"}
 
 
@@ -424,12 +424,13 @@ def beat_priorities(G: nx.DiGraph, beat: str, *, weight: str = "weight") -> dict
     """The topic nodes a beat prioritises, with their weights."""
     if beat not in G:
         return {}
-    return {t: d.get(weight, 1.0) for _, t, d in G.out_edges(beat, data=True)
+    return {t: d.get(weight, 1.0) for t, d in G.succ[beat].items()
             if d.get("kind") == "priority"}
 
 
 def topical(G: nx.DiGraph, beat: str, *, weight: str = "weight",
-            venues: list[str] | None = None) -> dict[str, float]:
+            venues: list[str] | None = None,
+            shares_cache: dict[str, dict[str, float]] | None = None) -> dict[str, float]:
     """Topical fit of venues for ``beat``: community safety, the beat's priorities, local life.
 
     Examples
@@ -454,7 +455,11 @@ def topical(G: nx.DiGraph, beat: str, *, weight: str = "weight",
         if not G.nodes[v].get("posts"):
             out[v] = TOPICAL_UNKNOWN if not G.nodes[v].get("crawlable", True) else 0.0
             continue
-        shares = topic_shares(G, v, weight=weight)
+        shares = shares_cache.get(v) if shares_cache is not None else None
+        if shares is None:
+            shares = topic_shares(G, v, weight=weight)
+            if shares_cache is not None:
+                shares_cache[v] = shares
         safety_share = sum(s for t, s in shares.items() if G.nodes[t].get("safety"))
         safety = min(1.0, safety_share / SAFETY_SHARE_FULL)
         community = min(1.0, sum(shares.values()) / COMMUNITY_SHARE_FULL)

@@ -75,6 +75,8 @@ class RankStats:
     seconds: float = 0.0
     build_seconds: float = 0.0
     as_of: datetime | None = None
+    graph_nodes: int = 0
+    graph_edges: int = 0
     per_beat: dict[str, int] = field(default_factory=dict)
 
 
@@ -146,7 +148,7 @@ def _beat_evidence(G: nx.DiGraph, v: str, b: str, where: dict[str, str]) -> dict
     sectors: dict[str, float] = defaultdict(float)
     lat = lon = wsum = 0.0
     named_only = True
-    for _, p, e in G.out_edges(v, data=True):
+    for p, e in G.succ[v].items():
         if e.get("kind") not in ("mentions", "named") or where.get(p) != b:
             continue
         pdata = G.nodes[p]
@@ -178,26 +180,34 @@ def _beat_evidence(G: nx.DiGraph, v: str, b: str, where: dict[str, str]) -> dict
     }
 
 
-def _topics_evidence(G: nx.DiGraph, v: str, b: str) -> tuple[list, list]:
-    edges = sorted(((d.get("weight", 0.0), t) for _, t, d in G.out_edges(v, data=True)
+def _topics_evidence(G: nx.DiGraph, v: str, priorities: dict[str, float],
+                     shares_cache: dict[str, dict[str, float]]) -> tuple[list, list]:
+    edges = sorted(((d.get("weight", 0.0), t) for t, d in G.succ[v].items()
                     if d.get("kind") == "topic"), key=lambda x: (-x[0], x[1]))
     topics = [[t.split(":", 1)[1], int(w)] for w, t in edges[:MAX_EVIDENCE_TOPICS]]
-    priorities = parts.beat_priorities(G, b)
-    shares = parts.topic_shares(G, v)
+    if v not in shares_cache:
+        shares_cache[v] = parts.topic_shares(G, v)
+    shares = shares_cache[v]
     hits = [t.split(":", 1)[1] for t in sorted(priorities, key=lambda t: -shares.get(t, 0.0))
             if shares.get(t, 0.0) >= parts.PRIORITY_SHARE_FULL / 2]
     return topics, hits
 
 
 def score_beat(G: nx.DiGraph, b: str, loc: dict[str, float], act: dict[str, float],
-               percentile: dict[str, float], feedback: dict[str, str | None], as_of: datetime
-               ) -> list[dict[str, Any]]:
-    """Scored entries for beat node ``b``, best first (not yet written anywhere)."""
-    where = parts.place_beats(G)
+               percentile: dict[str, float], feedback: dict[str, str | None], as_of: datetime,
+               where: dict[str, str] | None = None,
+               shares: dict[str, dict[str, float]] | None = None) -> list[dict[str, Any]]:
+    """Scored entries for beat node ``b``, best first (not yet written anywhere).
+
+    ``where`` (:func:`graph.parts.place_beats` of ``G``) and ``shares`` (a cache of each
+    venue's topic shares) are passed in when scoring many beats.
+    """
+    where = parts.place_beats(G) if where is None else where
     candidates = [v for v, x in loc.items() if x >= MIN_LOCALITY
                   and not G.nodes[v].get("merged") and G.nodes[v].get("state") != "out"]
     reach = parts.reach(G, loc, percentile=percentile, nodes=candidates)
-    topical = parts.topical(G, b, venues=candidates)
+    shares = {} if shares is None else shares
+    topical = parts.topical(G, b, venues=candidates, shares_cache=shares)
     entries = []
     for v in candidates:
         data = G.nodes[v]
@@ -208,13 +218,14 @@ def score_beat(G: nx.DiGraph, b: str, loc: dict[str, float], act: dict[str, floa
         entries.append({"v": v, "values": values, "flags": flags, "state": data.get("state"),
                         "status": status})
     _mark_duplicates(G, entries)
+    context = {"priorities": parts.beat_priorities(G, b), "cache": {}, "shares": shares}
     for e in entries:
         e["score"] = combine(e["values"], state=e["state"], flags=e["flags"],
                              outreach=e["status"])
     entries.sort(key=lambda e: (-e["score"], -e["values"]["locality"], e["v"]))
     for i, e in enumerate(entries, start=1):
         e["rank"] = i
-        e["evidence"] = _evidence(G, e, b, where, loc, as_of)
+        e["evidence"] = _evidence(G, e, b, where, loc, as_of, context)
         e["reason"] = reason(e["evidence"])
     return entries
 
@@ -236,17 +247,20 @@ def _mark_duplicates(G: nx.DiGraph, entries: list[dict[str, Any]]) -> None:
 
 
 def _evidence(G: nx.DiGraph, e: dict[str, Any], b: str, where: dict[str, str],
-              loc: dict[str, float], as_of: datetime) -> dict[str, Any]:
+              loc: dict[str, float], as_of: datetime, context: dict[str, Any]
+              ) -> dict[str, Any]:
     v = e["v"]
     data = G.nodes[v]
     ev = _beat_evidence(G, v, b, where)
-    linkers = sorted(((loc.get(u, 0.0), G.nodes[u].get("label", u)) for u, _, k
-                      in G.in_edges(v, data="kind") if k == "link" and loc.get(u, 0.0) > 0),
+    context["cache"][v] = (ev["lat"], ev["lon"])
+    linkers = sorted(((loc.get(u, 0.0), G.nodes[u].get("label", u)) for u, k
+                      in ((u, d.get("kind")) for u, d in G.pred[v].items())
+                      if k == "link" and loc.get(u, 0.0) > 0),
                      key=lambda x: (-x[0], x[1]))
-    topics, priority_hits = _topics_evidence(G, v, b)
+    topics, priority_hits = _topics_evidence(G, v, context["priorities"], context["shares"])
     own = data.get("evidence", 0.0) >= parts.MIN_OWN_EVIDENCE
     if ev["lat"] is None:
-        ev["lat"], ev["lon"] = _fallback_position(G, v, b, where)
+        ev["lat"], ev["lon"] = _fallback_position(G, v, b, where, loc, context["cache"])
     ev.update({
         "topics": topics, "priority_topics": priority_hits,
         "posts_90d": int(data.get("posts_90d", 0)), "authors_90d": int(data.get("authors_90d", 0)),
@@ -260,15 +274,18 @@ def _evidence(G: nx.DiGraph, e: dict[str, Any], b: str, where: dict[str, str],
     return ev
 
 
-def _fallback_position(G: nx.DiGraph, v: str, b: str, where: dict[str, str]
+def _fallback_position(G: nx.DiGraph, v: str, b: str, where: dict[str, str],
+                       loc: dict[str, float], cache: dict[str, tuple]
                        ) -> tuple[float | None, float | None]:
     """A venue without places of its own sits at its local linkers' places, else the beat centre."""
     points = []
-    for u, _, k in G.in_edges(v, data="kind"):
-        if k == "link":
-            ev = _beat_evidence(G, u, b, where)
-            if ev["lat"] is not None:
-                points.append((ev["lat"], ev["lon"]))
+    for u, k in ((u, d.get("kind")) for u, d in G.pred[v].items()):
+        if k == "link" and loc.get(u, 0.0) > 0:
+            if u not in cache:
+                ev = _beat_evidence(G, u, b, where)
+                cache[u] = (ev["lat"], ev["lon"])
+            if cache[u][0] is not None:
+                points.append(cache[u])
     if points:
         return (round(sum(p[0] for p in points) / len(points), 6),
                 round(sum(p[1] for p in points) / len(points), 6))
@@ -283,12 +300,14 @@ def rank_graph(G: nx.DiGraph, *, as_of: datetime, feedback: tuple[dict, dict] | 
     loc_all = parts.locality_by_beat(G)
     act = parts.activity(G, as_of=as_of)
     percentile = parts.pagerank_percentile(G)
+    where = parts.place_beats(G)
+    shares: dict[str, dict[str, float]] = {}
     out = {}
     for b in (n for n, k in G.nodes(data="kind") if k == "beat"):
         bid = node_id(b)
         loc = loc_all.get(b, {})
         fb = {v: per_beat_fb.get((node_id(v), bid), per_venue_fb.get(node_id(v))) for v in loc}
-        out[b] = score_beat(G, b, loc, act, percentile, fb, as_of)
+        out[b] = score_beat(G, b, loc, act, percentile, fb, as_of, where, shares)
     return out
 
 
@@ -320,6 +339,7 @@ def rank_all(session: Session, *, as_of: datetime | None = None,
                       venues=len({r["venue_id"] for r in rows}),
                       seconds=round(time.perf_counter() - started, 3),
                       build_seconds=round(built - started, 3), as_of=as_of,
+                      graph_nodes=G.number_of_nodes(), graph_edges=G.number_of_edges(),
                       per_beat={names.get(node_id(b), b): len(e) for b, e in ranked.items()})
     logger.info("ranked %d venues over %d beats (%d rows) in %.2fs", stats.venues, stats.beats,
                 stats.rows, stats.seconds)

@@ -50,7 +50,7 @@ def test_build_graph_nodes_and_edges(world):
     hanover = node("beat", w["hanover"].id)
     # 12 posts of the residents' association each mention Elm Grove once at confidence 1.
     edge = G.edges[ra, elm]
-    assert (edge["kind"], edge["weight"], edge["count"], edge["posts"]) == ("mentions", 12.0, 12, 12)
+    assert (edge["kind"], edge["weight"], edge["count"]) == ("mentions", 12.0, 12)
     assert G.edges[elm, hanover]["kind"] == "in_beat"
     assert G.edges[ra, fb] == {"kind": "link", "weight": 3.0}
     # Postcode mentions become postcode nodes in their beat, with their sector.
