@@ -376,7 +376,9 @@ def clean_geometry(feature: BeatFeature) -> tuple[BaseGeometry, bool]:
     Raises :class:`GeoDataError` naming the feature when the geometry is not polygonal, lies
     outside WGS84 ranges (projected coordinates) or cannot be repaired.
     """
-    geom = feature.geometry
+    geom = shapely.force_2d(feature.geometry)  # KML and some GeoJSON carry altitudes
+    if geom.geom_type == "GeometryCollection":
+        geom = _polygonal_part(geom)  # keep the polygons, drop stray points and lines
     if geom.is_empty:
         raise GeoDataError(f"{feature.label}: the geometry is empty")
     if geom.geom_type not in ("Polygon", "MultiPolygon"):

@@ -283,3 +283,16 @@ def test_names_from_a_police_uk_neighbourhood_list(sqlite_db, tmp_path):
         with session_scope(engine) as s:
             import_beats(s, FIX / "policeuk_kml", names=listing)
     engine.dispose()
+
+
+def test_altitudes_and_geometry_collections(tmp_path):
+    from geo.beats import clean_geometry
+
+    with_z = [[x, y, 12.5] for x, y in SQUARE]
+    collection = {"type": "GeometryCollection", "geometries": [
+        {"type": "Point", "coordinates": [0, 50]}, {"type": "Polygon", "coordinates": [SQUARE]}]}
+    doc = _collection(_feature({"id": "z", "name": "Z"}, {"type": "Polygon", "coordinates": [with_z]}),
+                      _feature({"id": "gc", "name": "GC"}, collection))
+    z, gc = read_beats(_write(tmp_path, "z.geojson", doc))
+    assert not clean_geometry(z)[0].has_z
+    assert clean_geometry(gc)[0].geom_type == "Polygon"
