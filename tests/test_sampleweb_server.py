@@ -681,3 +681,15 @@ def test_planted_handle_pages_exist_and_are_listed(client, truth):
         assert handle.lower() in url.lower()
         status, hdrs, body = client.get(url)
         assert status in (200, 302), url  # XenForo member pages sit behind the login wall
+
+
+def test_start_errors_are_clear(web, tmp_path):
+    from beatmap.sampleweb.model import SpecError
+
+    with pytest.raises(OSError, match="could not listen on 127.0.0.1"):
+        SampleWeb.start(web.world.spec, port=web.base_port)
+    with pytest.raises(SpecError, match="sampleweb build"):
+        SampleWeb.start(tmp_path)
+    (tmp_path / "site_spec.json").write_text('{"format": "something else"}', encoding="utf-8")
+    with pytest.raises(SpecError, match="not a sample-web spec"):
+        SampleWeb.start(tmp_path)
