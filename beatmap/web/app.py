@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, render_template, request, send_from_directory
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -132,7 +132,3 @@ def _register_filters(app: Flask) -> None:
 
     for name in filters.__all__:
         app.add_template_filter(getattr(filters, name), name)
-
-
-def meta_value(session: Session, key: str) -> str | None:
-    return session.scalar(select(Meta.value).where(Meta.key == key))

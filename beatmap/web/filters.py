@@ -6,8 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["when", "day", "names", "score", "safe_href", "contact_routes", "label",
-           "stat_items"]
+__all__ = ["when", "day", "names", "score", "safe_href", "contact_routes", "stat_items"]
 
 SAFE_SCHEMES = ("http", "https")
 
@@ -105,11 +104,6 @@ def contact_routes(contact: Any) -> list[tuple[str, str, str | None]]:
                 link = safe_href(text)
             out.append((str(kind).replace("_", " "), text, link))
     return out
-
-
-def label(value: Any) -> str:
-    """A machine word as a label: ``anti-social-behaviour`` → ``anti-social behaviour``."""
-    return str(value or "").replace("_", " ")
 
 
 def stat_items(stats: Any, prefix: str = "") -> list[tuple[str, float]]:
