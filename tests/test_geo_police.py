@@ -111,6 +111,7 @@ def police_routes(force: str = "leicestershire") -> dict[str, Route]:
 
 
 def make_api(server: LoopbackServer, sleeps: list[float] | None = None, **kw) -> PoliceAPI:
+    kw.setdefault("min_interval", 0)
     return PoliceAPI(server.url + "/api", user_agent="beatmap-tests/1 (+https://example.org)",
                      sleep=(sleeps.append if sleeps is not None else lambda s: None), **kw)
 
@@ -292,6 +293,17 @@ def test_a_channel_listed_by_several_neighbourhoods_is_not_tied_to_one(sqlite_db
                                "Abbey, New Parks")
         for beat in s.scalars(select(Beat)):  # still listed as a channel of both beats
             assert "http://www.example.com" in {c["url"] for c in beat.details["channels"]}
+
+
+def test_requests_are_paced_under_the_rate_limit():
+    import time
+
+    with LoopbackServer(police_routes()) as server:
+        api = make_api(server, min_interval=0.05)
+        started = time.monotonic()
+        for _ in range(5):
+            api.neighbourhoods("leicestershire")
+        assert time.monotonic() - started >= 0.2  # four gaps of at least 50 ms
 
 
 def test_retry_after_forms():
