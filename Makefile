@@ -7,7 +7,7 @@ DB     ?= sqlite:///beatmap.db
 OUT    ?= out
 export BEATMAP_DB ?= $(DB)
 
-.PHONY: setup demo test bench lint serve schema soak browser clean
+.PHONY: setup demo test bench lint serve schema docs soak browser clean
 
 setup: $(STAMP) node_modules/.installed-stamp
 
@@ -53,6 +53,10 @@ schema: setup
 	@$(BIN)/python -m beatmap.schemagen > schema.sql
 	@cp schema.sql beatmap/migrations/versions/0001_initial.sql
 	@echo "schema.sql regenerated from beatmap/models.py"
+
+docs: setup
+	@$(BIN)/python -m beatmap.config
+	@echo "README settings table regenerated from beatmap/config.py"
 
 clean:
 	rm -rf $(OUT) .pytest_cache beatmap.db beatmap.db-wal beatmap.db-shm

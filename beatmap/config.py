@@ -144,3 +144,28 @@ def _read_toml(path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
     return section
+
+
+def settings_table() -> str:
+    """The README's settings table, rendered from ``SETTINGS`` (``make docs`` writes it)."""
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default != "" else "(empty)"
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+def update_readme(path: Path) -> bool:
+    """Rewrite the settings table between its markers in ``path``; True when it changed."""
+    text = path.read_text(encoding="utf-8")
+    start, end = "<!-- settings-table -->\n", "<!-- /settings-table -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    new = head + start + settings_table() + "\n" + end + tail
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    update_readme(Path(__file__).resolve().parent.parent / "README.md")

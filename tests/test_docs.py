@@ -29,6 +29,12 @@ def test_every_setting_is_in_the_readme_table():
     assert not missing, f"settings missing from README.md settings table: {missing}"
 
 
+def test_settings_table_is_current():
+    from beatmap.config import settings_table
+
+    assert settings_table() in README, "run `make docs` to regenerate the README settings table"
+
+
 def test_every_command_is_in_the_readme():
     missing = [c for c in _commands(cli) if f"`{c}" not in README]
     assert not missing, f"commands missing from README.md: {missing}"
