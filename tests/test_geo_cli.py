@@ -132,3 +132,17 @@ def test_find_places_by_name_or_alias_on_every_database(any_db):
         assert [p.name for p in find_places(s, "St. Anns Well Gardens", 5)] == ["St Ann's Well Gardens"]
         assert find_places(s, "   ", 5) == [] and find_places(s, "Atlantis", 5) == []
     engine.dispose()
+
+
+def test_lookup_online_uses_the_configured_geocoder(run):
+    from tests.test_geo_geocode import Nominatim
+
+    with Nominatim() as server:
+        env = {"BEATMAP_GEOCODER": "nominatim", "BEATMAP_GEOCODER_URL": server.url,
+               "BEATMAP_CONTACT_URL": "https://example.org/beatmap"}
+        first = run("gazetteer", "lookup", "Preston Park", "--online", env=env)
+        again = json.loads(run("gazetteer", "lookup", "Preston Park", "--online", "--format",
+                               "json", env=env).output)
+    assert "no place called 'Preston Park' in the gazetteer" in first.output
+    assert "geocoder: Preston Park, Brighton" in first.output and "50.84310, -0.14680" in first.output
+    assert again["online"]["cached"] is True and len(server.queries) == 1
