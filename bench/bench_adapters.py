@@ -1,8 +1,7 @@
-"""Parse throughput of each platform adapter on the sample web's pages of its engine.
+"""Parse throughput of each platform adapter on the sample web's pages of its engine."""
 
-Pages come from the sample web's renderers in-process (no sockets), so the figures are the
-adapters' own cost: detection and ``parse`` (posts, venue facts, follow, links) per page.
-"""
+# Pages come from the sample web's renderers in-process (no sockets), so the figures are the
+# adapters' own cost: detection and ``parse`` (posts, venue facts, follow, links) per page.
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""Saved engine pages used by the adapter tests: where each was served from, and how.
+"""Saved engine pages used by the adapter tests: where each was served from, and how."""
 
-The other adapter test modules import ``FIXTURES`` and ``response_for`` from here; the tests
-below keep the list and the files on disk in step.
-"""
+# The other adapter test modules import ``FIXTURES`` and ``response_for`` from here; the tests
+# below keep the list and the files on disk in step.
 
 from __future__ import annotations
 

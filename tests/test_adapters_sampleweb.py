@@ -1,9 +1,8 @@
-"""Every adapter over the sample web's pages of its engine, scored against the ground truth.
+"""Every adapter over the sample web's pages of its engine, scored against the ground truth."""
 
-The sample web's renderers are called in-process (no sockets): each crawlable venue is walked
-from the adapter's entry points through ``follow`` only, as the engine would, and the posts
-found are matched to the ground truth by the platform's id or URL.
-"""
+# The sample web's renderers are called in-process (no sockets): each crawlable venue is walked
+# from the adapter's entry points through ``follow`` only, as the engine would, and the posts
+# found are matched to the ground truth by the platform's id or URL.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""What blog engines share in HTML: listing pages that link to single-post pages.
+"""What blog engines share in HTML: listing pages that link to single-post pages."""
 
-WordPress, Blogger, Ghost and Substack subclass :class:`BlogAdapter`; their feeds and JSON
-APIs are the cheap channels, and this HTML reading is what remains when those are off.
-Listing pages are not read as posts (they carry excerpts); their post links are followed.
-"""
+# WordPress, Blogger, Ghost and Substack subclass :class:`BlogAdapter`; their feeds and JSON
+# APIs are the cheap channels, and this HTML reading is what remains when those are off.
+# Listing pages are not read as posts (they carry excerpts); their post links are followed.
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""Turn the many ways engines write a date into a timezone-aware UTC datetime.
+"""Turn the many ways engines write a date into a timezone-aware UTC datetime."""
 
-Machine-readable forms (ISO 8601, RFC 2822, Unix epochs, feedparser's UTC tuples) are exact.
-Human-readable forms that forums print ("March 04, 2024, 07:12:33 PM", "Today at 7:12 PM",
-"3 hours ago") carry no offset: they are read in the board's display timezone. Guests see
-the board default, which phpBB, vBulletin, MyBB and SMF all ship as UTC/GMT; a board whose
-admins chose Europe/London gets a site adapter with ``display_tz`` set (docs/adapters.md).
-"""
+# Machine-readable forms (ISO 8601, RFC 2822, Unix epochs, feedparser's UTC tuples) are exact.
+# Human-readable forms that forums print ("March 04, 2024, 07:12:33 PM", "Today at 7:12 PM",
+# "3 hours ago") carry no offset: they are read in the board's display timezone. Guests see
+# the board default, which phpBB, vBulletin, MyBB and SMF all ship as UTC/GMT; a board whose
+# admins chose Europe/London gets a site adapter with ``display_tz`` set (docs/adapters.md).
 
 from __future__ import annotations
 

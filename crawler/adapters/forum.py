@@ -1,10 +1,9 @@
-"""What server-rendered forum engines share: index → boards → topic lists → thread pages.
+"""What server-rendered forum engines share: index → boards → topic lists → thread pages."""
 
-Each engine module (phpBB, XenForo, vBulletin, SMF, MyBB, Invision) subclasses
-:class:`ForumAdapter` with its markers and a :class:`ForumSelectors` instance; the walking and
-extraction logic lives here once. A site whose theme moved things around overrides a few
-selectors with ``dataclasses.replace`` (see docs/adapters.md).
-"""
+# Each engine module (phpBB, XenForo, vBulletin, SMF, MyBB, Invision) subclasses
+# :class:`ForumAdapter` with its markers and a :class:`ForumSelectors` instance; the walking and
+# extraction logic lives here once. A site whose theme moved things around overrides a few
+# selectors with ``dataclasses.replace`` (see docs/adapters.md).
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""Any other site: residents' association pages, council directories, unknown engines.
+"""Any other site: residents' association pages, council directories, unknown engines."""
 
-Main text comes from trafilatura (run on the HTML string already fetched), dates from meta
-tags, JSON-LD, ``<time>`` elements or a written date near the top, contact details from mailto
-links, contact pages and "find us on" blocks. A page listing several dated articles (a news
-page) gives one post per article.
-"""
+# Main text comes from trafilatura (run on the HTML string already fetched), dates from meta
+# tags, JSON-LD, ``<time>`` elements or a written date near the top, contact details from mailto
+# links, contact pages and "find us on" blocks. A page listing several dated articles (a news
+# page) gives one post per article.
 
 from __future__ import annotations
 

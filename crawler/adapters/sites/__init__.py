@@ -1,9 +1,8 @@
-"""Site-specific adapters: a few class attributes on top of an engine adapter.
+"""Site-specific adapters: a few class attributes on top of an engine adapter."""
 
-Each module here defines one subclass of an engine adapter with ``hosts`` (the site it is
-for) and the selectors, entry points or timezone that differ from the engine's defaults.
-List it in ``SITE_ADAPTERS``; the registry prefers it for those hosts.
-"""
+# Each module here defines one subclass of an engine adapter with ``hosts`` (the site it is
+# for) and the selectors, entry points or timezone that differ from the engine's defaults.
+# List it in ``SITE_ADAPTERS``; the registry prefers it for those hosts.
 
 from __future__ import annotations
 
