@@ -300,7 +300,7 @@ def _postal_row(title: str, outcode: str, lat: float, lon: float, coarse: bool,
     outcode = outcode.strip().upper()
     row = PlaceRow(name=title, feature_type="postal_place", lat=lat, lon=lon,
                    source="geonames_postal_GB", source_id=f"{outcode}:{normalise(title)}",
-                   locality=outcode or None, district=district, coarse=coarse)
+                   district=district, coarse=coarse)  # the outcode is in source_id
     row.prominence = prominence("postal_place", coarse=coarse)
     return row
 
