@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from beatmap.db import utcnow
 from beatmap.ids import stable_id
-from beatmap.models import Beat, PlaceMention, Post, PostBeat, Venue
+from beatmap.models import Beat, PlaceMention, Post, PostBeat, PostTopic, Venue
 from nlp.rules import compact_key
 from nlp.tagger import Tagger, post_document, venue_beat_weights
 
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # Venues whose main beat has less than this share of their truth weights (city-wide forums)
 # have no main beat to get right; they are counted apart.
 AREA_WIDE_SHARE = 0.25
+# The sample web's topic keys that ours spell differently (same topic).
+TRUTH_TOPIC_ALIASES = {"roads-potholes": "roads-transport"}
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Quality:
     post_wrong_beat: float = 0.0  # posts about a beat whose top tagged beat is another one
     venue_beat_accuracy: float = 0.0  # venues whose top tagged beat is their posts' main beat
     venue_declared_beat_accuracy: float = 0.0  # … is the generator's main beat for the venue
+    topic_precision: float = 0.0  # tagged topics of a post that its truth lists
+    topic_recall: float = 0.0  # truth topics of a post that were tagged
     distractors: int = 0
     distractors_with_a_beat: int = 0
     counts: dict[str, int] = field(default_factory=dict)
@@ -69,7 +73,8 @@ def score_sample_web(session: Session, tagger: Tagger, sample_dir: Path | str) -
     c = {"true_places": 0, "found": 0, "resolved_right": 0, "predicted": 0, "predicted_right": 0,
          "posts_about_a_beat": 0, "posts_right": 0, "posts_with_beat": 0, "posts_wrong": 0,
          "venues_scored": 0, "venues_right": 0, "venues_right_declared": 0,
-         "venues_naming_no_place": 0, "venues_area_wide": 0, "posts_naming_no_place": 0}
+         "venues_naming_no_place": 0, "venues_area_wide": 0, "posts_naming_no_place": 0,
+         "topics_true": 0, "topics_found": 0, "topics_tagged": 0, "topics_right": 0}
     for vt in truth["venues"]:
         posts_truth = vt.get("posts") or []
         if not posts_truth:
@@ -100,6 +105,8 @@ def score_sample_web(session: Session, tagger: Tagger, sample_dir: Path | str) -
     q.post_beat_accuracy = _ratio(c["posts_right"], c["posts_about_a_beat"])
     q.post_beat_coverage = _ratio(c["posts_with_beat"], c["posts_about_a_beat"])
     q.post_wrong_beat = _ratio(c["posts_wrong"], c["posts_about_a_beat"])
+    q.topic_precision = _ratio(c["topics_right"], c["topics_tagged"])
+    q.topic_recall = _ratio(c["topics_found"], c["topics_true"])
     q.venue_beat_accuracy = _ratio(c["venues_right"], c["venues_scored"])
     q.venue_declared_beat_accuracy = _ratio(c["venues_right_declared"], c["venues_scored"])
     q.counts = c
@@ -125,6 +132,19 @@ def _store(session: Session, vt: dict, world_posts) -> tuple[int, list[Post]]:
         posts.append(post)
     session.flush()
     return vid, posts
+
+
+def _score_topics(session: Session, post: Post, pt: dict, c: dict) -> None:
+    """Topics are scored on posts whose truth names topics (generic posts name none, though
+    their words may still be about something)."""
+    truth = {TRUTH_TOPIC_ALIASES.get(t, t) for t in pt.get("topics") or []}
+    if not truth:
+        return
+    tagged = set(session.scalars(select(PostTopic.topic).where(PostTopic.post_id == post.id)))
+    c["topics_true"] += len(truth)
+    c["topics_found"] += len(truth & tagged)
+    c["topics_tagged"] += len(tagged)
+    c["topics_right"] += len(tagged & truth)
 
 
 def _score_venue(vt: dict, top: str | None, c: dict, q: Quality) -> None:
@@ -153,6 +173,7 @@ def _score_venue(vt: dict, top: str | None, c: dict, q: Quality) -> None:
 
 def _score_post(session: Session, post: Post, pt: dict, beat_keys: dict[int, str], c: dict,
                 q: Quality, body_from: int) -> None:
+    _score_topics(session, post, pt, c)
     true_beat = {compact_key(p["name"]): p["beat"] for p in pt["places"]}
     mentions = session.scalars(select(PlaceMention).where(
         PlaceMention.post_id == post.id, PlaceMention.kind == "place",

@@ -54,8 +54,11 @@ def blank_addresses(text: str) -> str:
     >>> blank_addresses("Fair on Elm Grove. More from Friends of the Level: http://a.example").split()
     ['Fair', 'on', 'Elm', 'Grove.']
     """
+    matches = list(_ADDRESSES.finditer(text))
+    if not matches:
+        return text
     chars = list(text)
-    for m in _ADDRESSES.finditer(text):
+    for m in matches:
         start = _label_start(text, m.start())
         chars[start:m.end()] = " " * (m.end() - start)
     return "".join(chars)

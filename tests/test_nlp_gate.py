@@ -15,8 +15,11 @@ from beatmap.db import init_db, make_engine, session_scope
 
 pytestmark = pytest.mark.slow
 
-# measured on 2026-11-26: 0.972, 0.983, 0.978, 0.985, 0.956 (seeds 3 and 7 similar)
+# measured on 2026-11-26: 0.977, 0.983, 0.978, 0.985, 0.956, topic recall 0.887 (seed 3
+# similar). Topic precision (0.57) is reported, not gated: topics may overlap by design
+# ("bike stolen" is bicycle theft and theft) while the truth lists only the intended topic.
 FLOORS = {
+    "topic_recall": 0.85,
     "mention_precision": 0.94,
     "mention_recall": 0.96,
     "post_beat_accuracy": 0.94,
