@@ -72,7 +72,8 @@ def import_default_area(session: Session, *, beats_file: str | Path = DEFAULT_BE
     fingerprint = _fingerprint(files, options)
     stored = session.get(Meta, META_KEY)
     reports = []
-    skipped = not refresh and stored is not None and stored.value == fingerprint
+    skipped = (not refresh and stored is not None and stored.value == fingerprint
+               and area_summary(session)["beats"] > 0)  # beats deleted since: import again
     if not skipped:
         reports.append(import_beats(session, beats_file, id_prop=id_prop, name_prop=name_prop,
                                     force=force, where=where))
