@@ -40,7 +40,7 @@ def _progress_to_stderr() -> Iterator[None]:
     handler.setFormatter(logging.Formatter("  %(message)s"))
     handler.addFilter(lambda record: not getattr(record, "summary", False))  # echoed at the end
     geo_logger = logging.getLogger("geo")
-    old_level = geo_logger.level
+    old_level, old_propagate = geo_logger.level, geo_logger.propagate
     geo_logger.addHandler(handler)
     if geo_logger.getEffectiveLevel() > logging.INFO:
         geo_logger.setLevel(logging.INFO)
@@ -50,7 +50,7 @@ def _progress_to_stderr() -> Iterator[None]:
     finally:
         geo_logger.removeHandler(handler)
         geo_logger.setLevel(old_level)
-        geo_logger.propagate = True
+        geo_logger.propagate = old_propagate
 
 
 def _err(text: str) -> None:
