@@ -134,3 +134,12 @@ def test_text_keeps_words_and_drops_scripts_comments_and_skipped_parts():
     div = root.find(".//div")
     quote = div.find("blockquote")
     assert node_text(div, {quote}) == "Bins on Elm Grove\nafter\nnext line"
+
+
+def test_generic_link_words_take_their_entrys_name():
+    root = Selector(text="""<ul class="directory"><li><h3>Brunswick Allotment Society</h3>
+        <dl><dt>Area</dt><dd>Brunswick and Adelaide</dd><dt>Contact</dt>
+        <dd><a href="https://brunswick-allotments.example/">Website</a></dd></dl></li></ul>""").root
+    (link,) = links_in(root, "https://council.example/directory")
+    assert link.anchor_text == "Brunswick Allotment Society"
+    assert link.context.startswith("Brunswick Allotment Society Area Brunswick and Adelaide")

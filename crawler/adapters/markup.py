@@ -35,6 +35,11 @@ SOCIAL_DOMAINS = ("facebook.com", "fb.com", "fb.me", "instagram.com", "x.com", "
                   "meetup.com", "linkedin.com", "tiktok.com", "threads.net", "bsky.app",
                   "flickr.com", "reddit.com")
 MAX_SOCIAL = 20
+# Anchor words that name nothing; a directory's "Website" link is named by its entry heading.
+GENERIC_ANCHORS = frozenset({"website", "web site", "site", "visit", "visit website",
+                             "visit site", "link", "here", "click here", "more", "read more",
+                             "homepage", "home page", "web", "www", "details", "more info"})
+ITEM_TAGS = frozenset({"li", "tr", "article", "section", "div", "dd", "dl"})
 SHARE_LINK = re.compile(
     r"/sharer(?:/sharer)?\.php|/share(?:Article|\.php)?(?:[/?]|$)|/intent/(?:tweet|post)|"
     r"/dialog/(?:share|feed)|api\.whatsapp\.com/send|wa\.me/\?text=|/pin/create/|"
@@ -199,9 +204,30 @@ def links_in(node: etree._Element | None, base_url: str) -> list[LinkItem]:
         url = absolute(base_url, a.get("href"))
         if url is None or is_share_link(url):
             continue
-        anchor = one_line(node_text(a)) or one_line(a.get("title")) or _img_alt(a)
-        items.append(LinkItem(url=url, anchor_text=anchor, context=_context(a, anchor, texts)))
+        words = one_line(node_text(a)) or one_line(a.get("title")) or _img_alt(a)
+        context = _context(a, words, texts)
+        anchor = words
+        if words.lower().strip(" .:»>") in GENERIC_ANCHORS:
+            anchor = _item_heading(a) or words
+        items.append(LinkItem(url=url, anchor_text=anchor, context=context))
     return items
+
+
+def _item_heading(a: etree._Element) -> str:
+    """The name of the item a generic link ("Website") belongs to: its card's heading."""
+    node = a.getparent()
+    for _ in range(5):
+        if node is None:
+            return ""
+        if isinstance(node.tag, str) and node.tag.lower() in ITEM_TAGS:
+            for heading in node.iter("h1", "h2", "h3", "h4", "h5", "h6", "strong", "b"):
+                if heading is a or a in set(heading.iterdescendants()):
+                    continue
+                text = one_line(node_text(heading))
+                if text:
+                    return text
+        node = node.getparent()
+    return ""
 
 
 def _img_alt(a: etree._Element) -> str:
