@@ -151,14 +151,18 @@ def cached_patterns(names: Sequence[GazetteerName], cache_dir: Path) -> tuple[Pa
     path = cache_dir / f"places-{digest[:20]}.jsonl"
     if path.exists():
         return path, digest, False
-    cache_dir.mkdir(parents=True, exist_ok=True)
     rows = list(generate(names))
-    # Write to a temporary file and rename, so a reader never sees half a file.
-    fd, tmp = tempfile.mkstemp(prefix=".places-", suffix=".jsonl", dir=cache_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Write to a temporary file and rename, so a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(prefix=".places-", suffix=".jsonl", dir=cache_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OSError(f"cannot write place patterns to {cache_dir}: "
+                      f"{exc.strerror or exc} (set BEATMAP_CACHE_DIR or --cache-dir)") from exc
     _remove_stale(cache_dir, keep=path)
     logger.info("built %d place patterns from %d gazetteer entries into %s",
                 len(rows), len(names), path)

@@ -192,6 +192,9 @@ class Tagger:
         places = session.scalars(select(Place)).all()
         names = [GazetteerName(p.id, p.name, tuple(p.alt_names or ()), p.feature_type or "")
                  for p in places]
+        if not names:
+            logger.warning("the gazetteer is empty, so no place names will be found: import "
+                           "it with `beatmap gazetteer import`")
         if cache_dir is None:
             bind = session.get_bind()
             cache_dir = default_cache_dir(bind.url.render_as_string(hide_password=True))

@@ -87,6 +87,7 @@ def test_tag_file(db, tmp_path):
     ((), '{"id": 1}\n', 'stdin line 1: expected {"id": …, "text": "…"}'),
     (("--file", "/nonexistent/post.txt"), None, "cannot read /nonexistent/post.txt"),
     (("TEXT", "--file", "x"), None, "give TEXT or --file, not both"),
+    (("--cache-dir", "/proc/no/such/dir", "Kemptown"), None, "cannot write place patterns to"),
 ])
 def test_bad_input_is_one_line(db, args, stdin, message):
     res = run(db, *args, input=stdin)
