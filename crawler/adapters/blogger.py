@@ -11,7 +11,7 @@ from scrapy.http import Response
 from crawler.adapters.base import ParseResult
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.feeds import feed_generator, parse_feed
-from crawler.adapters.markup import absolute, has_marker, html_generator
+from crawler.adapters.markup import has_marker, html_generator, under
 
 SELECTORS = BlogSelectors(
     single="body.item-view, .post-body[id^='post-body-']",
@@ -45,7 +45,7 @@ class BloggerAdapter(BlogAdapter):
         return host.endswith(".blogspot.com") or has_marker(response, *MARKERS[:2])
 
     def entry_points(self, home_url: str) -> list[str]:
-        return [absolute(home_url, "feeds/posts/default") or home_url, home_url]
+        return [under(home_url, "feeds/posts/default"), home_url]
 
     def parse_feed(self, response: Response, result: ParseResult) -> None:
         parse_feed(response, result, entry_id=_entry_id)

@@ -26,6 +26,7 @@ from crawler.adapters.markup import (
     links_in,
     node_text,
     one_line,
+    under,
 )
 
 # The crawler view Discourse serves to clients without JavaScript.
@@ -71,7 +72,7 @@ class DiscourseAdapter(ForumAdapter):
 
     def entry_points(self, home_url: str) -> list[str]:
         paths = ("latest.json", "categories.json", "about.json")
-        return [absolute(home_url, p) or home_url for p in paths] + [home_url]
+        return [under(home_url, p) for p in paths] + [home_url]
 
     # -- JSON ---------------------------------------------------------------------------------
 

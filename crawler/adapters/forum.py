@@ -38,6 +38,7 @@ from crawler.adapters.markup import (
     selector_of,
     site_name,
     text_of,
+    under,
 )
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,8 @@ class ForumAdapter(Adapter):
     title_noise: ClassVar[re.Pattern[str] | None] = None
 
     def entry_points(self, home_url: str) -> list[str]:
-        feeds = [absolute(home_url, p) for p in self.feed_paths]
-        return [u for u in feeds if u] + [home_url]
+        feeds = [under(home_url, p) for p in self.feed_paths]
+        return feeds + [home_url]
 
     def parse_html(self, response: Response, result: ParseResult) -> None:
         sel = selector_of(response)

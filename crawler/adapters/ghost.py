@@ -8,7 +8,7 @@ from scrapy.http import Response
 
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.feeds import feed_generator
-from crawler.adapters.markup import absolute, has_marker, html_generator
+from crawler.adapters.markup import has_marker, html_generator, under
 
 SELECTORS = BlogSelectors(
     single="body.post-template, body.page-template",
@@ -39,4 +39,4 @@ class GhostAdapter(BlogAdapter):
                 or has_marker(response, *MARKERS))
 
     def entry_points(self, home_url: str) -> list[str]:
-        return [absolute(home_url, "rss/") or home_url, home_url]
+        return [under(home_url, "rss/"), home_url]

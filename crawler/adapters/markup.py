@@ -194,6 +194,22 @@ def is_share_link(url: str) -> bool:
     return bool(SHARE_LINK.search(url))
 
 
+def under(home_url: str, relative: str) -> str:
+    """``relative`` resolved inside the venue's home, also when the home lacks its final slash.
+
+    >>> under("https://a.example/blog", "feed/"), under("https://a.example/index.php", "feed.php")
+    ('https://a.example/blog/feed/', 'https://a.example/feed.php')
+    """
+    try:
+        parts = urlsplit(home_url)
+    except ValueError:
+        return home_url
+    last = parts.path.rsplit("/", 1)[-1]
+    if last and "." not in last:  # "/blog" is a directory; "/index.php" a file in one
+        home_url = parts._replace(path=parts.path + "/", query="", fragment="").geturl()
+    return urljoin(home_url, relative)
+
+
 def links_in(node: etree._Element | None, base_url: str) -> list[LinkItem]:
     """Every http(s) link under ``node`` with its anchor text and surrounding context."""
     if node is None:

@@ -11,7 +11,7 @@ from crawler.adapters.base import ParseResult
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, load_json
-from crawler.adapters.markup import absolute, has_marker, html_generator
+from crawler.adapters.markup import absolute, has_marker, html_generator, under
 
 SELECTORS = BlogSelectors(
     single="article.newsletter-post, .single-post, div.post.newsletter-post",
@@ -45,8 +45,8 @@ class SubstackAdapter(BlogAdapter):
             has_marker(response, b"substackcdn.com") and has_marker(response, b"_preloads"))
 
     def entry_points(self, home_url: str) -> list[str]:
-        archive = absolute(home_url, f"{ARCHIVE}?sort=new&offset=0&limit={ARCHIVE_LIMIT}")
-        return [absolute(home_url, "feed") or home_url, archive or home_url, home_url]
+        archive = under(home_url, f"{ARCHIVE}?sort=new&offset=0&limit={ARCHIVE_LIMIT}")
+        return [under(home_url, "feed"), archive, home_url]
 
     def parse_json(self, response: Response, result: ParseResult) -> None:
         """The archive lists posts with teasers only: queue their pages, then the next slice."""

@@ -21,6 +21,7 @@ from crawler.adapters.markup import (
     html_generator,
     links_in,
     one_line,
+    under,
 )
 
 SELECTORS = BlogSelectors(
@@ -62,11 +63,11 @@ class WordpressAdapter(BlogAdapter):
         return "wordpress.org" in feed_generator(response.body)
 
     def entry_points(self, home_url: str) -> list[str]:
-        return [absolute(home_url, f"{API_POSTS}?per_page={PER_PAGE}") or home_url,
-                absolute(home_url, "feed/") or home_url, home_url]
+        return [under(home_url, f"{API_POSTS}?per_page={PER_PAGE}"),
+                under(home_url, "feed/"), home_url]
 
     def fallback_entry_points(self, home_url: str) -> list[str]:
-        return [absolute(home_url, "wp-sitemap.xml") or home_url]
+        return [under(home_url, "wp-sitemap.xml")]
 
     def keep_sitemap_url(self, url: str) -> bool:
         # Post and page sitemaps only: user sitemaps list people, taxonomy ones list archives.
