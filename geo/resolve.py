@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from beatmap.models import Beat, Place, Postcode
 from geo.names import normalise
-from geo.types import LatLon
 
 logger = logging.getLogger(__name__)
 
@@ -468,7 +467,3 @@ def anchors_for_postcodes(resolver: Resolver, codes: Iterable[str]) -> list[Anch
             if point:
                 out.append(Anchor(point[0], point[1], OUTCODE_SUPPORT_KM, 0.5))
     return out
-
-
-def as_latlon(candidate: Candidate) -> LatLon:
-    return LatLon(candidate.lat, candidate.lon)

@@ -29,8 +29,8 @@ OUTCODE_LABEL = "OUTCODE"
 TOPICS_KEY = "topics"
 
 
-
 def _shapes(parts: list[list[str]]) -> list[str]:
+    """Every concatenation of one option per part: [["X", "x"], ["d"]] → ["Xd", "xd"]."""
     out = [""]
     for options in parts:
         out = [o + p for o in out for p in options]
@@ -39,9 +39,8 @@ def _shapes(parts: list[list[str]]) -> list[str]:
 
 _LETTER = ["X", "x"]
 # Token shapes (spaCy's SHAPE: X upper, x lower, d digit) of outward codes ("BN2", "W1A",
-# "bn12"), inward codes ("3AA") and both written together ("BN23AA"). Matching shapes in the
-# Matcher costs nothing per token in Python; only the few candidates are checked with
-# geo.postcodes.parse_postcode.
+# "bn12"), inward codes ("3AA") and both written together ("BN23AA"). A shape id is a set
+# lookup per token; only the few candidates are parsed with geo.postcodes.parse_postcode.
 _AREAS = _shapes([_LETTER]) + _shapes([_LETTER, _LETTER])
 _DISTRICTS = ["d", "dd", "dX", "dx"]
 OUTWARD_SHAPES = [a + d for a in _AREAS for d in _DISTRICTS]

@@ -31,7 +31,8 @@ class RulesError(ValueError):
 def read_jsonl(path: Path | str, *, name: str | None = None) -> list[dict]:
     """Read a JSON Lines file, skipping blank lines; errors name the file and line."""
     label = name or str(path)
-    text = Path(path).read_text(encoding="utf-8") if not hasattr(path, "read_text") else path.read_text(encoding="utf-8")
+    source = path if hasattr(path, "read_text") else Path(path)  # a Path or a package resource
+    text = source.read_text(encoding="utf-8")
     rows: list[dict] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
