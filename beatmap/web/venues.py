@@ -88,6 +88,7 @@ def venue(venue_id: int):
         outreach_statuses=OUTREACH_STATUSES, curation_choices=CURATION_CHOICES,
         beats=[(bid, name) for bid, name, _ in beats], selected_beat=selected,
         beat_key=beat_key if any(key == beat_key for _, _, key in beats) else "",
+        beat_name=next((name for _, name, key in beats if key == beat_key), ""),
         today=date.today().isoformat())
 
 
