@@ -6,9 +6,16 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["when", "day", "names", "score", "safe_href", "contact_routes", "stat_items"]
+__all__ = ["when", "day", "names", "score", "safe_href", "contact_routes", "stat_items",
+           "run_summary"]
 
 SAFE_SCHEMES = ("http", "https")
+# Crawl stats that mean something went wrong (the crawler's namespaced counters), shown on
+# the runs table; everything else stays behind "all stats".
+PROBLEM_PREFIXES = ("fetch/error", "fetch/blocked", "fetch/too_large", "robots/disallowed",
+                    "robots/error", "robots/refused", "ledger/failed", "ledger/blocked",
+                    "places/unresolved", "parse/error", "store/error")
+HEADLINE_KEYS = ("pages", "posts", "venues", "errors", "blocked", "elapsed")
 
 
 def when(value: Any) -> str:
@@ -124,3 +131,20 @@ def stat_items(stats: Any, prefix: str = "") -> list[tuple[str, float]]:
         elif isinstance(value, dict):
             out.extend(stat_items(value, name + "/"))
     return sorted(out)
+
+
+def run_summary(stats: Any) -> dict[str, list[tuple[str, float]]]:
+    """A crawl run's stats split for the runs table: headline figures, problems, and all.
+
+    >>> s = run_summary({"progress": {"pages": 9, "errors": 1}, "fetch/error/Timeout": 1,
+    ...                  "downloader/request_count": 10})
+    >>> s["headline"], s["problems"], len(s["all"])
+    ([('pages', 9), ('errors', 1)], [('fetch/error/Timeout', 1)], 4)
+    """
+    items = stat_items(stats)
+    progress = stats.get("progress") if isinstance(stats, dict) else None
+    progress = progress if isinstance(progress, dict) else {}
+    headline = [(k, progress[k]) for k in HEADLINE_KEYS
+                if isinstance(progress.get(k), (int, float)) and not isinstance(progress[k], bool)]
+    problems = [(k, n) for k, n in items if k.startswith(PROBLEM_PREFIXES) and n]
+    return {"headline": headline, "problems": problems, "all": items}

@@ -254,12 +254,15 @@ def _runs(now: datetime) -> tuple[list[dict], list[dict]]:
          "finished_at": now - timedelta(days=2) + timedelta(minutes=14),
          "purpose": "map local community venues for neighbourhood engagement",
          "actor": "cli:analyst", "mode": "single", "config": {"max_pages": 50000},
-         "stats": {"pages/fetched": 4210, "posts/stored": 9876, "venues/discovered": 312,
-                   "fetch/error": 17, "robots/disallowed": 40, "fetch/blocked/ssrf": 2}},
+         "stats": {"progress": {"pages": 4210, "posts": 9876, "venues": 312, "errors": 17,
+                                "blocked": 42, "elapsed": 840.0},
+                   "fetch/error/Timeout": 17, "robots/disallowed": 40, "fetch/blocked/ssrf": 2,
+                   "downloader/request_count": 4300}},
         {"id": failed, "started_at": now - timedelta(hours=5), "status": "failed",
          "finished_at": now - timedelta(hours=5) + timedelta(minutes=1),
          "purpose": "refresh Hanover venues", "actor": "analyst1", "mode": "single",
-         "config": {}, "stats": {"pages/fetched": 12, "fetch/error": 3}}]
+         "config": {}, "stats": {"progress": {"pages": 12, "errors": 3},
+                                 "fetch/error/ConnectionRefused": 3}}]
     ledger = [{"url_fp": f"fp{i}", "url": f"https://down{i}.sample.test/", "venue_id": None,
                "state": "failed", "lease_owner": None, "lease_expires_at": None, "attempts": 3,
                "last_error": "connection refused", "http_status": None, "depth": 1,
