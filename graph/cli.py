@@ -143,3 +143,5 @@ def export_command(ctx: click.Context, fmt: str, out: str, beat: str | None,
                         include_sensitive=include_sensitive, tile_url=config.tile_url)
     click.echo(f"wrote {result.path} ({result.format}: {result.beats} beats, "
                f"{result.rows} venue rows)")
+    if result.rows == 0:
+        click.echo("warning: no ranked venues to export; run `beatmap rank` first", err=True)

@@ -74,6 +74,8 @@ class RankStats:
     rows: int = 0
     seconds: float = 0.0
     build_seconds: float = 0.0
+    score_seconds: float = 0.0
+    write_seconds: float = 0.0
     as_of: datetime | None = None
     graph_nodes: int = 0
     graph_edges: int = 0
@@ -323,6 +325,7 @@ def rank_all(session: Session, *, as_of: datetime | None = None,
     G = build_graph(session, beats=beats, as_of=as_of)
     built = time.perf_counter()
     ranked = rank_graph(G, as_of=as_of, feedback=_feedback(session))
+    scored = time.perf_counter()
     beat_ids = [node_id(b) for b in ranked]
     now = utcnow()
     rows = [{"venue_id": node_id(e["v"]), "beat_id": node_id(b), "rank": e["rank"],
@@ -338,7 +341,9 @@ def rank_all(session: Session, *, as_of: datetime | None = None,
     stats = RankStats(beats=len(ranked), rows=len(rows),
                       venues=len({r["venue_id"] for r in rows}),
                       seconds=round(time.perf_counter() - started, 3),
-                      build_seconds=round(built - started, 3), as_of=as_of,
+                      build_seconds=round(built - started, 3),
+                      score_seconds=round(scored - built, 3),
+                      write_seconds=round(time.perf_counter() - scored, 3), as_of=as_of,
                       graph_nodes=G.number_of_nodes(), graph_edges=G.number_of_edges(),
                       per_beat={names.get(node_id(b), b): len(e) for b, e in ranked.items()})
     logger.info("ranked %d venues over %d beats (%d rows) in %.2fs", stats.venues, stats.beats,

@@ -222,3 +222,16 @@ def test_posts_untouched_by_export(db, tmp_path):
         after = (s.scalar(select(Post.id).order_by(Post.id).limit(1)),
                  [v.state for v in s.scalars(select(Venue).order_by(Venue.id))])
     assert before == after
+
+
+def test_export_before_ranking_warns(sqlite_db, tmp_path):
+    engine = make_engine(sqlite_db)
+    with session_scope(engine) as s:
+        Maker(s).beat("B1", "Beat one")
+    engine.dispose()
+    result = CliRunner().invoke(cli, ["--db", sqlite_db, "export", "--format", "geojson",
+                                      "--out", str(tmp_path / "e.geojson")])
+    assert result.exit_code == 0
+    assert "no ranked venues to export; run `beatmap rank` first" in result.output
+    data = json.loads((tmp_path / "e.geojson").read_text())
+    assert [f["properties"]["kind"] for f in data["features"]] == ["beat"]

@@ -16,6 +16,7 @@ from graph.build import build_graph, node, specificity
 from tests.test_graph_fixtures import AS_OF, Maker, small_world
 
 DOCTEST_MODULES = ("graph.build", "graph.parts", "graph.rank", "graph.reasons", "graph.queries",
+                   "graph.quality",
                    "graph.cli", "beatmap.export", "beatmap.export.cells",
                    "beatmap.export.tabular", "beatmap.export.mapimage",
                    "beatmap.export.geojson", "beatmap.export.network",
