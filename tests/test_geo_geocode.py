@@ -48,9 +48,9 @@ def nominatim():
         yield server
 
 
-def test_geocode_asks_once_then_uses_the_cache(sqlite_db, nominatim):
+def test_geocode_asks_once_then_uses_the_cache(any_db, nominatim):
     geocoder = Geocoder(nominatim.url, user_agent=UA, min_delay=0)
-    engine = make_engine(sqlite_db)
+    engine = make_engine(any_db)
     with session_scope(engine) as s:
         first = geocoder.geocode(s, "Preston Park")
         again = geocoder.geocode(s, "preston  park")  # normalised to the same cache key
