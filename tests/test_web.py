@@ -568,6 +568,9 @@ def test_seeds_and_crawls(web):
     client = client_as(app, "analyst")
     html = client.get("/crawls").get_data(as_text=True)
     assert "Add a seed" in html and "Recent runs" in html
+    assert "<strong>4210</strong> pages" in html  # a run's headline figures
+    assert 'class="stat bad">fetch/error/Timeout 17' in html  # and what went wrong
+    assert "connection refused" in html  # failed ledger entries of the run
     r = post(client, "/seeds", {"url": "HTTPS://New-Residents.example/?utm_source=x",
                                 "note": "from the ward panel", "beat": BEAT})
     assert r.status_code == 302
