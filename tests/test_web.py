@@ -221,6 +221,17 @@ def test_disabled_user_and_password_change_end_sessions(web):
         set_password(s, "sergeant1", "another-password-2")
         s.commit()
     assert client.get("/beats").status_code == 302
+    from beatmap.web.users import set_disabled, set_role
+
+    analyst, admin = client_as(app, "analyst"), client_as(app, "admin")
+    with admin.session_transaction() as sess:
+        assert sess["uid"] and "$argon2" not in str(dict(sess))  # no hash in the cookie
+    with Session(engine) as s:
+        set_disabled(s, "analyst1", True)
+        set_role(s, "admin1", "sergeant")
+        s.commit()
+    assert analyst.get("/beats").status_code == 302
+    assert admin.get("/admin/users").status_code == 302  # signed out, not just demoted
 
 
 def test_open_redirect_refused(web):

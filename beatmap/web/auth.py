@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -87,8 +88,9 @@ def load_user() -> None:
 
 
 def _hash_tag(user: User) -> str:
-    # A changed password (or role) ends every existing session of that user.
-    return user.password_hash[-12:] + ":" + user.role
+    # A changed password (or role) ends every existing session of that user. A digest, not a
+    # piece of the password hash itself, goes into the (signed, readable) cookie.
+    return hashlib.sha256(f"{user.password_hash}\x1f{user.role}".encode()).hexdigest()[:20]
 
 
 def since_last_visit() -> datetime | None:
