@@ -102,3 +102,9 @@ def test_serve_starts_a_server_on_loopback(sqlite_db, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_without_a_database_is_one_line(tmp_path):
+    r = run(f"sqlite:///{tmp_path / 'none.db'}", "serve", "--port", "0")
+    assert r.exit_code == 1 and "run `beatmap init` first" in r.output
+    assert "Traceback" not in r.output
