@@ -217,3 +217,22 @@ def test_every_html_and_json_page_of_the_sample_web_names_its_engine(platform):
             if registry.detect(response).platform != want:
                 wrong.append(url)
     assert checked and not wrong, wrong[:5]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_member_handles_appear_only_as_post_authors(platform):
+    """Handles go to ``PostItem.author`` (pseudonymised by the engine) and nowhere else: not
+    in post text, URLs, titles, links or venue facts, where they would be stored in clear."""
+    adapter = registry.get(ADAPTER_FOR.get(platform, platform))
+    leaks = []
+    for venue in _venues(platform):
+        handles = {p.author.lower() for p in venue.posts if len(p.author) >= 4}
+        _, _, results = walk(venue.url, adapter)
+        for url, result in results:
+            stored = [f"{p.url} {p.text} {p.title} {p.thread} {p.board}" for p in result.posts]
+            stored += [f"{link.url} {link.anchor_text} {link.context}" for link in result.links]
+            stored.append(str(result.venue or ""))
+            text = " ".join(stored).lower()
+            leaks += [(url, h) for h in handles if h in text]
+    assert not leaks, leaks[:5]

@@ -72,6 +72,17 @@ _WRITTEN_DATE = re.compile(
     r"(?:st|nd|rd|th)?,?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\b", re.I)
 _POSTED = re.compile(r"\b(?:posted|published|written|added)\s+(?:on\s+)?" + _WRITTEN_DATE.pattern,
                      re.I)
+# "Posted on 4 March 2024 by Jo", "Written by Jo on …" (any case), or a line that is only
+# "By Jo Smith" / "By Jo Smith, 4 March 2024" (capital B, so "by the way, …" stays text).
+_NAME = r"(?P<name>[\w.'-]+(?: [\w.'-]+){0,3})"
+_BYLINE = re.compile(r"^(?:posted|published|written|added|submitted)\b.{0,60}?\bby\s+" + _NAME
+                     + r"(?:\s*(?:,|\bon\b|\bat\b|\|).*)?$", re.I)
+_BARE_BYLINE = re.compile(r"^By\s+(?P<name>[A-Z0-9_][\w.'-]*(?: [A-Z][\w.'-]*){0,3})"
+                          r"(?:\s*(?:,|\bon\b|\|).*)?$")
+MAX_BYLINE_CHARS = 140
+# A line of at least this many short "|"-separated items is a menu left in by the extractor.
+MENU_MIN_ITEMS = 3
+MENU_ITEM_CHARS = 25
 ARTICLE = "article"
 HEADING = "h1, h2, h3"
 
@@ -131,9 +142,11 @@ class GenericAdapter(Adapter):
         h1 = sel.css("h1")
         title = meta(sel, "og:title") or ld.get("headline") or (
             one_line(text_of(h1[0])) if h1 else None)
-        return PostItem(url=response.url, text=text, title=title or site_name(sel, False),
-                        published_at=self.page_date(sel, text) or parse_date(ld.get("datePublished")),
-                        author=ld.get("author") or meta(sel, "author", "article:author"))
+        when = self.page_date(sel, text) or parse_date(ld.get("datePublished"))
+        body, byline = strip_bylines(text)
+        return PostItem(url=response.url, text=body, title=title or site_name(sel, False),
+                        published_at=when,
+                        author=ld.get("author") or meta(sel, "author", "article:author") or byline)
 
     def main_text(self, response: Response) -> str:
         """trafilatura's main text of the page (memoised on the response: asked twice)."""
@@ -195,7 +208,9 @@ class GenericAdapter(Adapter):
             if when is None:
                 match = _WRITTEN_DATE.search(text[:DATE_SEARCH_CHARS])
                 when = parse_date(match.group(1), tz=self.display_tz, dayfirst=True) if match else None
-            posts.append(PostItem(url=item_url, text=text, title=title or None, published_at=when))
+            body, byline = strip_bylines(text)
+            posts.append(PostItem(url=item_url, text=body, title=title or None, published_at=when,
+                                  author=byline))
         return posts
 
     def internal_links(self, sel: Selector, url: str) -> list[str]:
@@ -215,6 +230,35 @@ class GenericAdapter(Adapter):
                 if len(found) >= MAX_INTERNAL_FOLLOW:
                     break
         return found
+
+
+def strip_bylines(text: str) -> tuple[str, str | None]:
+    r"""Text without its byline and menu lines, and the author the byline names.
+
+    The author goes to ``PostItem.author`` (which the engine pseudonymises); left in the text
+    the handle would be stored in clear.
+
+    >>> strip_bylines("Home | News | About us\nPosted on 4 March 2024 by Jo_B\nBins again.")
+    ('Bins again.', 'Jo_B')
+    """
+    author = None
+    kept = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        match = (_BYLINE.match(stripped) or _BARE_BYLINE.match(stripped)
+                 if len(stripped) <= MAX_BYLINE_CHARS else None)
+        if match:
+            author = author or (match.group("name").strip(" .") or None)
+            continue
+        if _is_menu(stripped):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip(), author
+
+
+def _is_menu(line: str) -> bool:
+    parts = [p.strip() for p in line.split("|")]
+    return len(parts) >= MENU_MIN_ITEMS and all(0 < len(p) <= MENU_ITEM_CHARS for p in parts)
 
 
 def link_density(sel: Selector) -> float:

@@ -84,11 +84,13 @@ class MastodonAdapter(Adapter):
             when = css_first(entry, STATUS_TIME)
             account = css_first(entry, STATUS_ACCOUNT)
             ident = _STATUS_ID.search(url)
+            if ident is None:
+                continue
             result.posts.append(PostItem(
-                url=url, text=node_text(content[0], mentions),
+                url=status_url(url, ident.group(1)), text=node_text(content[0], mentions),
                 published_at=parse_date(when[0].get("datetime")) if when else None,
                 author=node_text(account[0]).lstrip("@") or None if account else None,
-                external_id=ident.group(1) if ident else None))
+                external_id=ident.group(1)))
         if result.posts:
             result.kind = "post"
 
@@ -112,7 +114,8 @@ class MastodonAdapter(Adapter):
                 result: ParseResult) -> None:
         if as_str(status.get("visibility")) not in (None, "public"):
             return  # only public statuses are read, whatever an API answers
-        url = absolute(base_url, as_str(status.get("url")) or as_str(status.get("uri")))
+        ident = as_str(status.get("id"))
+        url = status_url(base_url, ident) if ident else None
         if url is None:
             return
         root = fragment_root(as_str(status.get("content")))
@@ -123,8 +126,7 @@ class MastodonAdapter(Adapter):
         result.posts.append(PostItem(
             url=url, text=text, title=warning or None,
             published_at=parse_date(as_str(status.get("created_at"))),
-            author=as_str(dig(status, "account", "acct")), external_id=as_str(status.get("id")),
-            board=board))
+            author=as_str(dig(status, "account", "acct")), external_id=ident, board=board))
         if root is not None:
             # Mentions and hashtags link to people and tag pages, not to venues.
             for a in root.xpath(".//a[contains(@class, 'mention') or contains(@class, 'hashtag')]"):
@@ -134,6 +136,15 @@ class MastodonAdapter(Adapter):
         if card:
             result.links.append(LinkItem(url=card, anchor_text=as_str(dig(status, "card", "title"))
                                          or ""))
+
+
+def status_url(base_url: str, ident: str) -> str:
+    """A status's handle-free address (its API URL).
+
+    Public status pages live at ``/@handle/id``: storing that would put a member's handle in
+    the database, so posts are identified by ``/api/v1/statuses/{id}`` on the same server.
+    """
+    return absolute(base_url, f"/api/v1/statuses/{quote(ident, safe='')}") or base_url
 
 
 def _instance(data: dict) -> VenueInfo:
