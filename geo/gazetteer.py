@@ -10,7 +10,8 @@ places combined CSV                  ``name, feature_type, lat, lon, outcode, po
 curated area names CSV               ``name, aliases, kind, lat, lon`` (aliases ``|``-separated)
 GeoNames postal CSV / dump           ``postal_code, place_name, latitude, longitude, accuracy``
                                      (or the 12-column tab-separated GeoNames postal dump)
-GeoNames dump (allCountries, …)      19 tab-separated columns, no header
+GeoNames dump (allCountries, …)      19 tab-separated columns, no header (or as CSV with
+                                     the readme's column names: ``geonameid, name, …``)
 OS Code-Point Open (plain or .gz)    ``postcode`` + ``lat/lon`` or ``easting/northing``, or the
                                      raw 10-column Code-Point rows: see :func:`import_postcodes`
 ==================================  ===========================================================
@@ -418,6 +419,8 @@ def detect_format(path: Path) -> str:
         return "places"
     if {"postal_code", "place_name", "latitude", "longitude"} <= header:
         return "geonames_postal"
+    if {"geonameid", "name", "latitude", "longitude", "feature class"} <= header:
+        return "geonames_csv"
     if "postcode" in header and ({"lat", "lon"} <= header or {"easting", "northing"} <= header
                                  or {"eastings", "northings"} <= header):
         return "codepoint"
@@ -429,6 +432,11 @@ def detect_format(path: Path) -> str:
 
 PLACE_READERS = {"fine": read_fine, "places": read_places, "curated": read_curated,
                  "geonames_postal": read_geonames_postal}
+# Column order of the GeoNames main dump, as named in its readme (for CSVs with a header).
+GEONAMES_COLUMNS = ("geonameid", "name", "asciiname", "alternatenames", "latitude", "longitude",
+                    "feature class", "feature code", "country code", "cc2", "admin1 code",
+                    "admin2 code", "admin3 code", "admin4 code", "population", "elevation", "dem",
+                    "timezone", "modification date")
 POSTCODE_FORMATS = ("codepoint", "codepoint_raw")
 
 
@@ -436,6 +444,11 @@ def read_place_file(path: Path, fmt: str) -> list[PlaceRow]:
     """Every place of one file (a clear error naming the line on bad data)."""
     with open_text(path) as fh:
         try:
+            if fmt == "geonames_csv":  # a GeoNames dump saved as CSV with a header
+                reader = csv.DictReader(fh)
+                reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or []]
+                rows = ([r.get(c) or "" for c in GEONAMES_COLUMNS] for r in reader)
+                return list(read_geonames_dump(rows, path.name))
             if fmt in PLACE_READERS:
                 return list(PLACE_READERS[fmt](csv.DictReader(fh), path.name))
             rows = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)

@@ -202,6 +202,7 @@ def test_plain_geonames_rows(engine, tmp_path):
         assert brighton.feature_type == "town" and brighton.alt_names == ["Brighthelmstone"]
         assert brighton.beat_id is not None and brighton.prominence > 0.8
         assert s.get(Place, stable_id("place", "geonames", "9000001")).feature_type == "park"
+        assert s.get(Place, stable_id("place", "geonames", "9000001")).beat_id is not None
         # The coarse postal "Brighton" folded into the town rather than being a second entry.
         assert s.scalar(select(func.count()).select_from(Place)
                         .where(Place.norm_name == "brighton")) == 1
@@ -348,3 +349,15 @@ def test_files_imported_one_by_one_merge_like_one_call(sqlite_db, tmp_path):
         assert again.created == 0
     assert _snapshot(apart) == got
     apart.dispose()
+
+
+def test_geonames_saved_as_csv_with_header(engine, tmp_path):
+    path = tmp_path / "geonames.csv"
+    path.write_text("geonameid,name,asciiname,alternatenames,latitude,longitude,feature class,"
+                    "feature code,country code,population\n"
+                    "2647138,Hove,Hove,,50.8309,-0.1703,P,PPL,GB,91900\n", encoding="utf-8")
+    assert detect_format(path) == "geonames_csv"
+    with session_scope(engine) as s:
+        import_gazetteer(s, [path])
+        hove = s.get(Place, stable_id("place", "geonames", "2647138"))
+        assert (hove.feature_type, hove.beat_id is not None) == ("town", True)
