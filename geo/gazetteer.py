@@ -393,7 +393,7 @@ def detect_format(path: Path) -> str:
     """The format of a gazetteer or postcode file, from its first line.
 
     One of ``fine``, ``places``, ``curated``, ``geonames_postal``, ``geonames_postal_dump``,
-    ``geonames_dump``, ``codepoint``, ``codepoint_raw``.
+    ``geonames_dump``, ``geonames_csv``, ``codepoint``, ``codepoint_raw``.
     """
     with open_text(path) as fh:
         try:
