@@ -221,8 +221,8 @@ def gazetteer_import(ctx: click.Context, files: tuple[Path, ...], snap_metres: f
     """Import place-name and postcode FILES (format detected from each file's header).
 
     Accepts the combined gazetteer CSVs, curated area names, GeoNames and GeoNames postal
-    rows, and OS Code-Point Open postcodes (plain or .gz). Give all files in one call so the
-    same place seen in several files becomes one entry.
+    rows, and OS Code-Point Open postcodes (plain or .gz). The same place in several rows or
+    files becomes one entry, whether the files come in one call or one by one.
     """
     from geo.gazetteer import SNAP_METRES, detect_format, import_gazetteer
 
