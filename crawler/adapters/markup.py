@@ -261,7 +261,9 @@ def _context(a: etree._Element, anchor: str, texts: dict[etree._Element, str]) -
         if isinstance(node.tag, str) and node.tag.lower() in ("li", "tr", "p", "dd", "td",
                                                                 "article", "section"):
             if node not in texts:
-                texts[node] = one_line(node_text(node), MAX_CONTEXT_CHARS)
+                # Quoted posts inside the container are someone else's words (and name them).
+                quotes = {q for q in node.iter("blockquote", "aside") if q is not node}
+                texts[node] = one_line(node_text(node, quotes), MAX_CONTEXT_CHARS)
             text = texts[node]
             if text != anchor:  # a cell holding only the link: its row says more
                 return text
