@@ -1,1 +1,1 @@
-"""beatmap package."""
+"""Platform adapters: one module per engine; registry.py picks the one a response needs."""
