@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from beatmap.db import session_scope, upsert, utcnow
@@ -84,6 +86,17 @@ def entry_row(url: str, url_fp: str, host: str, *, venue_id: int | None, depth: 
 def enqueue(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Add URLs to the ledger; a URL already there keeps its state (idempotent)."""
     upsert(session, LedgerEntry, list(rows), keys=["url_fp"])
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """:func:`enqueue` as one executemany statement (the store pipeline's batches)."""
+    if not rows:
+        return
+    unique = list({r["url_fp"]: r for r in rows}.values())
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(LedgerEntry.__table__).on_conflict_do_nothing(index_elements=["url_fp"])
+    session.execute(stmt, unique)
 
 
 def raise_priority(session: Session, url_fps: Sequence[str], priority: float) -> None:

@@ -59,7 +59,7 @@ MIN_REVISIT = timedelta(days=1)
 MAX_REVISIT = timedelta(days=30)
 DORMANT_REVISIT = timedelta(days=90)
 DORMANT_AFTER = timedelta(days=365)  # no post for a year: dormant
-VENUE_REFRESH_SECONDS = 5.0  # recount a busy venue's posts at most this often (and at the end)
+VENUE_REFRESH_SECONDS = 30.0  # recount a busy venue's posts at most this often (and at the end)
 REVISIT_KINDS = frozenset({"home", "listing", "feed", "api", "sitemap", "board"})
 # Hijack evidence: most posts of a page full of spam vocabulary.
 SPAM_WORDS = re.compile(r"\b(casino|viagra|cialis|payday loans?|crypto ?currency|bitcoin|"
@@ -83,6 +83,7 @@ class StorePipeline:
         self.queued: set[str] = set()
         self.calendar_counts: dict[str, int] = {}
         self.dirty: set[int] = set()
+        self.pending_queue: list[dict[str, Any]] = []
         self.refreshed: dict[int, float] = {}
         self.reenabled: set[int] = set()
         self.platforms: dict[int, str] = {}
@@ -146,6 +147,7 @@ class StorePipeline:
             logger.exception("batch of %d failed; storing one by one", len(items))
             self.venues.clear()
             self.queued.clear()
+            self.pending_queue = []
             for item in items:
                 self._store_alone(item)
         spider = self.crawler.spider if self.crawler else None
@@ -160,6 +162,7 @@ class StorePipeline:
             logger.exception("could not store %s", item.url)
             self.venues.clear()
             self.queued.clear()
+            self.pending_queue = []
             self.stats.inc_value("store/error")
             logger.error("could not store %s: %s", item.url, exc)
             with session_scope(self.engine) as session:
@@ -176,6 +179,9 @@ class StorePipeline:
                 self._store_failure(session, item, batch)
             else:
                 self._store_page(session, item, batch, previous)
+        if self.pending_queue:
+            ledger.enqueue_many(session, self.pending_queue)
+            self.pending_queue = []
         batch.write(session)
         if batch.post_ids and self.tagger is not None:
             posts = session.execute(select(Post).where(Post.id.in_(batch.post_ids))).scalars().all()
@@ -400,7 +406,7 @@ class StorePipeline:
                                          priority=priority, run_id=self.run_id, state=state,
                                          last_error=error, now=now))
         if rows:
-            ledger.enqueue(session, rows)
+            self.pending_queue.extend(rows)
             self.stats.inc_value("frontier/queued", len(rows))
 
     def _calendar_trap(self, host: str, url: str) -> str | None:
