@@ -145,14 +145,27 @@ def _dedupe_key(data: dict[str, Any]) -> tuple[str, str]:
     return (data.get("platform", ""), normalise(data.get("label") or data.get("key", "")))
 
 
-def _beat_evidence(G: nx.DiGraph, v: str, b: str, where: dict[str, str]) -> dict[str, Any]:
+def places_by_beat(G: nx.DiGraph) -> dict[str, dict[str, list[tuple[str, dict]]]]:
+    """``{venue: {beat: [(place, edge data), …]}}`` for mention and name edges, built once so
+    the evidence of each (venue, beat) reads only its own places."""
+    where = parts.place_beats(G)
+    out: dict[str, dict[str, list[tuple[str, dict]]]] = {}
+    for v, kind in G.nodes(data="kind"):
+        if kind != "venue":
+            continue
+        for p, e in G.succ[v].items():
+            if e.get("kind") in ("mentions", "named") and p in where:
+                out.setdefault(v, {}).setdefault(where[p], []).append((p, e))
+    return out
+
+
+def _beat_evidence(G: nx.DiGraph, v: str, b: str,
+                   where: dict[str, dict[str, list[tuple[str, dict]]]]) -> dict[str, Any]:
     named: list[tuple[float, str, float]] = []
     sectors: dict[str, float] = defaultdict(float)
     lat = lon = wsum = 0.0
     named_only = True
-    for p, e in G.succ[v].items():
-        if e.get("kind") not in ("mentions", "named") or where.get(p) != b:
-            continue
+    for p, e in where.get(v, {}).get(b, ()):
         pdata = G.nodes[p]
         w = e.get("weight", 0.0) * pdata.get("specificity", 1.0)
         named_only = named_only and e.get("kind") == "named"
@@ -197,14 +210,14 @@ def _topics_evidence(G: nx.DiGraph, v: str, priorities: dict[str, float],
 
 def score_beat(G: nx.DiGraph, b: str, loc: dict[str, float], act: dict[str, float],
                percentile: dict[str, float], feedback: dict[str, str | None], as_of: datetime,
-               where: dict[str, str] | None = None,
+               where: dict[str, dict[str, list]] | None = None,
                shares: dict[str, dict[str, float]] | None = None) -> list[dict[str, Any]]:
     """Scored entries for beat node ``b``, best first (not yet written anywhere).
 
-    ``where`` (:func:`graph.parts.place_beats` of ``G``) and ``shares`` (a cache of each
-    venue's topic shares) are passed in when scoring many beats.
+    ``where`` (:func:`places_by_beat` of ``G``) and ``shares`` (a cache of each venue's
+    topic shares) are passed in when scoring many beats.
     """
-    where = parts.place_beats(G) if where is None else where
+    where = places_by_beat(G) if where is None else where
     candidates = [v for v, x in loc.items() if x >= MIN_LOCALITY
                   and not G.nodes[v].get("merged") and G.nodes[v].get("state") != "out"]
     reach = parts.reach(G, loc, percentile=percentile, nodes=candidates)
@@ -248,7 +261,7 @@ def _mark_duplicates(G: nx.DiGraph, entries: list[dict[str, Any]]) -> None:
             e["flags"].append("duplicate")
 
 
-def _evidence(G: nx.DiGraph, e: dict[str, Any], b: str, where: dict[str, str],
+def _evidence(G: nx.DiGraph, e: dict[str, Any], b: str, where: dict[str, dict[str, list]],
               loc: dict[str, float], as_of: datetime, context: dict[str, Any]
               ) -> dict[str, Any]:
     v = e["v"]
@@ -276,7 +289,7 @@ def _evidence(G: nx.DiGraph, e: dict[str, Any], b: str, where: dict[str, str],
     return ev
 
 
-def _fallback_position(G: nx.DiGraph, v: str, b: str, where: dict[str, str],
+def _fallback_position(G: nx.DiGraph, v: str, b: str, where: dict[str, dict[str, list]],
                        loc: dict[str, float], cache: dict[str, tuple]
                        ) -> tuple[float | None, float | None]:
     """A venue without places of its own sits at its local linkers' places, else the beat centre."""
@@ -302,7 +315,7 @@ def rank_graph(G: nx.DiGraph, *, as_of: datetime, feedback: tuple[dict, dict] | 
     loc_all = parts.locality_by_beat(G)
     act = parts.activity(G, as_of=as_of)
     percentile = parts.pagerank_percentile(G)
-    where = parts.place_beats(G)
+    where = places_by_beat(G)
     shares: dict[str, dict[str, float]] = {}
     out = {}
     for b in (n for n, k in G.nodes(data="kind") if k == "beat"):
