@@ -57,6 +57,8 @@ SAME_SITE_KM = 1.2
 # Another place or a postcode within this distance supports a candidate: about the size of
 # a ward in a city, so "Hanover … Elm Grove" supports Hanover but "Hanover … Hove" does not.
 SUPPORT_KM = 2.5
+# A one-word pub or landmark name ("Sussex") needs evidence this close: a street or two.
+WEAK_SUPPORT_KM = 0.8
 # An outward code's point is a district average; it supports what lies within this distance.
 OUTCODE_SUPPORT_KM = 4.0
 # Distance scale of the proximity bonus and its weight against the prior.
@@ -182,6 +184,7 @@ class _KeyState:
     key: str
     sites: list[_Site]
     homonym: bool
+    weak: bool = False
     elsewhere: bool = False
     choice: _Site | None = None
     status: str = STATUS_AMBIGUOUS
@@ -240,6 +243,12 @@ class Resolver:
         self.place_count = sum(len(c) for c in candidates.values())
         # Homonyms that name no gazetteer entry here need no cue regex; drop them.
         self.homonym_keys = frozenset(k for k in self.cues.by_key if k in self._sites)
+        # One-word names known only as a pub or a stop landmark ("Sussex", "Ruby") are
+        # everyday words or bigger places more often than that pub: like homonyms, they need
+        # local support to resolve.
+        self.weak_keys = frozenset(k for k, sites in self._sites.items() if all(
+            c.prior <= MINOR_PRIOR and len(c.name.split()) == 1
+            for site in sites for c in site.members))
 
     # --- construction -------------------------------------------------------------------
 
@@ -303,7 +312,8 @@ class Resolver:
             if m.key in states or m.key not in self._sites:
                 continue
             states[m.key] = _KeyState(key=m.key, sites=self._sites[m.key],
-                                      homonym=m.key in self.homonym_keys)
+                                      homonym=m.key in self.homonym_keys,
+                                      weak=m.key in self.weak_keys)
         return states
 
     def _mark_elsewhere(self, mentions: Sequence[Mention], states: dict[str, _KeyState],
@@ -326,7 +336,7 @@ class Resolver:
         """Names with one site and no doubt about them are settled first; they are evidence."""
         fixed: list[_Site] = []
         for state in states.values():
-            if len(state.sites) == 1 and not state.homonym and not doc_elsewhere:
+            if len(state.sites) == 1 and not (state.homonym or state.weak or doc_elsewhere):
                 site = state.sites[0]
                 state.choice, state.status = site, STATUS_RESOLVED
                 state.confidence = round(0.7 + 0.25 * site.prior, 3)
@@ -346,9 +356,10 @@ class Resolver:
             order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], scored[i][1]))
             best_score, best_near = scored[order[0]]
             runner_score, runner_near = scored[order[1]] if len(order) > 1 else (0.0, math.inf)
-            supported = best_near <= 1.0
+            # a one-word pub name needs evidence at street distance, not ward distance
+            supported = best_near <= (WEAK_SUPPORT_KM / SUPPORT_KM if state.weak else 1.0)
             margin = (best_score - runner_score) / best_score if best_score > 0 else 0.0
-            if (state.homonym or doc_elsewhere) and not supported:
+            if (state.homonym or state.weak or doc_elsewhere) and not supported:
                 state.reason = ("the text points elsewhere" if doc_elsewhere
                                 else "no local place or postcode nearby to confirm this name")
                 continue

@@ -87,7 +87,11 @@ class PlaceMatcher:
         content = [t for t in span if t.is_alpha and not t.is_stop]
         if not caps and not all(t.lower_ in self.common for t in content):
             return True
-        return bool(content) and all(t.text[0].isupper() for t in content)
+        if not content or not all(t.text[0].isupper() for t in content):
+            return False
+        # Capitalised, not shouted: "COPYRIGHT HOLDERS" in a licence is no pub (an acronym
+        # inside a name, "The BRZN Arms", is fine).
+        return not all(t.is_upper and len(t) > 1 for t in content)
 
 
 @Language.factory("beatmap_places", default_config={"patterns_path": ""},

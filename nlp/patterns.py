@@ -27,10 +27,11 @@ from nlp.rules import NameRules, compact_key, data_digest, name_rules, read_json
 logger = logging.getLogger(__name__)
 
 # Bump when variant generation changes, so cached pattern files are rebuilt.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 6
 _SAINT = re.compile(r"\b(St\.?|Saint)(?=\s)", re.I)
 _APOS = re.compile(r"['\u2019]")
 _SPACES = re.compile(r"\s+")
+_THE_ONE_WORD = re.compile(r"^the\s+\S+$", re.I)
 
 
 @dataclass(frozen=True)
@@ -102,27 +103,40 @@ def _compound_forms(forms: set[str], suffixes: Sequence[str]) -> set[str]:
 def generate(names: Iterable[GazetteerName], rules: NameRules | None = None) -> Iterator[dict]:
     """Pattern rows ``{"key", "text"}`` for the gazetteer, noise left out, each once.
 
-    Rows of a name known only as a pub or a stop landmark carry ``"caps": true``: they count
-    only when written with capitals.
+    Rows of a name known only as a pub or a stop landmark, or named "The <one word>", carry
+    ``"caps": true``: they count only when written with capitals. A pub or landmark name keeps
+    its "The" ("The George", never "George").
     """
     rules = rules or name_rules()
     names = list(names)
     major: set[str] = set()
+    caps: set[str] = set()
     for entry in names:
-        if not rules.minor_type(entry.feature_type):
-            major.update(compact_key(n) for n in (entry.name, *entry.alt_names) if n)
+        for n in (entry.name, *entry.alt_names):
+            if not n:
+                continue
+            if not rules.minor_type(entry.feature_type):
+                major.add(compact_key(n))
+            if _THE_ONE_WORD.match(n):
+                caps.add(compact_key(n))  # "The Link": "link" alone is an everyday word
     seen: set[tuple[str, str]] = set()
     for entry in names:
+        minor = rules.minor_type(entry.feature_type)
         for name in (entry.name, *entry.alt_names):
             if not name or rules.skip(normalise(name)):
                 continue
             key = compact_key(name)
-            for form in sorted(variants(name, rules)):
+            forms = variants(name, rules)
+            if minor and name.lower().startswith("the "):
+                forms = {f for f in forms if f.lower().startswith("the ")}
+            for form in sorted(forms):
                 if rules.skip(normalise(form)) or (key, form) in seen:
                     continue
                 seen.add((key, form))
-                yield {"key": key, "text": form} if key in major else {
-                    "key": key, "text": form, "caps": True}
+                row = {"key": key, "text": form}
+                if key not in major or key in caps:
+                    row["caps"] = True
+                yield row
 
 
 def gazetteer_hash(names: Iterable[GazetteerName]) -> str:

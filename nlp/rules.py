@@ -112,6 +112,7 @@ def name_rules() -> NameRules:
             values["join_suffixes"].extend(w.lower() for w in row["words"])
         elif kind == "caps_feature_types":
             values["caps_feature_types"].update(t.lower() for t in row["types"])
+
         else:
             raise RulesError(f"nlp/data/{NAME_RULES_FILE}: unknown rule {kind!r}")
     return NameRules(

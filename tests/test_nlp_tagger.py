@@ -61,6 +61,8 @@ PLACES = [
     ("Car Park", [], "street", 50.8290, -0.1690, "B-HOV", 0.1, False),
     ("Portslade-by-Sea", [], "town", 50.8340, -0.2140, None, 0.6, False),
     ("St Ann's Well Gardens", [], "area:park", 50.8290, -0.1560, "B-HOV", 0.6, False),
+    ("Sussex", [], "pub", 50.8214, -0.1240, "B-KEM", 0.2, False),
+    ("The George", [], "pub", 50.8290, -0.1710, "B-HOV", 0.2, False),
 ]
 POSTCODES = [("BN2 3AA", 50.8325, -0.1268, "B-HAN"), ("BN2 1AA", 50.8190, -0.1230, "B-KEM"),
              ("BN3 1AA", 50.8285, -0.1705, "B-HOV"), ("BN1 6AA", 50.8430, -0.1470, "B-PRE")]
@@ -173,6 +175,21 @@ def test_hyphenated_names_match_with_spaces(tagger):
 def test_noise_names_are_not_places(tagger):
     result = tagger.tag("Meet at the car park by the Car Park sign")
     assert result.places == []
+
+
+def test_pub_names_need_capitals_and_their_the(tagger):
+    assert tagger.tag("George said the george is shut. THE GEORGE!").places == []
+    hit = _place(tagger.tag("Quiz night at The George on Saturday"), "The George")
+    assert hit.status == "resolved" and hit.beat == "B-HOV"
+
+
+def test_one_word_pub_name_needs_support_at_street_distance(tagger):
+    # "Sussex" is a pub here, but mostly the county: Elm Grove (1.4 km away) is not enough
+    police = tagger.tag("Sussex Police are investigating the burglary on Elm Grove")
+    assert _place(police, "Sussex").status == "ambiguous"
+    assert set(police.beats) == {"B-HAN"}
+    pub = tagger.tag("Drinks at the Sussex, just off St James's Street")
+    assert _place(pub, "Sussex").beat == "B-KEM"
 
 
 def test_offsets_point_at_the_surface(tagger):
