@@ -26,7 +26,10 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 COOKIES_ENABLED = False  # no logins, no sessions: every page as an anonymous reader sees it
+# No consoles into a running crawl: Scrapy's telnet console and its remote-control HTTP server
+# (which runs Python code sent to it) are off; progress comes from crawl_runs.stats instead.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 REDIRECT_MAX_TIMES = 5
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
