@@ -65,6 +65,10 @@ POSTS = {
     "xenforo/thread.html": ("thread", 2, dict(
         external_id="1402", author="busfan", board="Lewes Road and the buses",
         published_at=datetime(2024, 9, 14, 21, 3, tzinfo=UTC))),
+    # XenForo 1: li.message, blockquote.messageText, the date in a span's title.
+    "xenforo/thread_xf1.html": ("thread", 1, dict(
+        external_id="611", author="coldean_carol", board="Coldean", thread="Speeding on Coldean Lane",
+        published_at=datetime(2024, 1, 15, 8, 5, tzinfo=UTC))),
     "vbulletin/thread.html": ("thread", 2, dict(
         external_id="6021", author="greenfingers", thread="Fly-tipping behind Hollingdean depot",
         board="Hollingdean and Round Hill",
@@ -77,6 +81,11 @@ POSTS = {
     "smf/topic.html": ("thread", 2, dict(
         external_id="9120", author="kathy_p", board="Roads and parking",
         thread="Parking on Boundary Road", published_at=datetime(2024, 3, 4, 19, 12, 33, tzinfo=UTC))),
+    # SMF 2.0: the date is text in "« on: … »"; the title decorated with "Topic: … (Read n times)".
+    "smf/topic_20.html": ("thread", 1, dict(
+        external_id="9301", author="oakdweller", board="Mile Oak", thread="Mile Oak Road bus shelter",
+        url="https://portslade-forum.example/index.php?topic=90.msg9301",
+        published_at=datetime(2024, 2, 12, 8, 30, tzinfo=UTC))),
     "smf/feed.xml": ("feed", 1, dict(external_id="9124")),
     "mybb/thread.html": ("thread", 2, dict(
         external_id="8810", author="lagoonwalker", board="Wish Ward and the Lagoon",

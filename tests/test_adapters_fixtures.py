@@ -41,12 +41,15 @@ FIXTURES: dict[str, tuple[str, dict[str, str]]] = {
     "xenforo/forum.html": ("https://moulsecoomb-neighbours.example/forums/lewes-road.2/", {}),
     "xenforo/thread.html": (
         "https://moulsecoomb-neighbours.example/threads/night-buses-after-the-timetable-change.88/", {}),
+    "xenforo/thread_xf1.html": (
+        "https://moulsecoomb-neighbours.example/threads/speeding-on-coldean-lane.60/", {}),
     "vbulletin/thread.html": ("https://allotments-forum.example/showthread.php?t=512",
                               {"Date": "Thu, 21 Nov 2024 12:00:00 GMT"}),
     "vbulletin/thread_vb5.html": (
         "https://allotments-forum.example/forum/hollingdean-and-round-hill/7001-hedgehog-house", {}),
     "vbulletin/forum.html": ("https://allotments-forum.example/forum.php", {}),
     "smf/topic.html": ("https://portslade-forum.example/index.php?topic=77.0", {}),
+    "smf/topic_20.html": ("https://portslade-forum.example/index.php?topic=90.0", {}),
     "smf/index.html": ("https://portslade-forum.example/index.php", {}),
     "smf/feed.xml": ("https://portslade-forum.example/index.php?action=.xml;type=rss2", {}),
     "mybb/thread.html": ("https://hove-seafront-forum.example/showthread.php?tid=310",

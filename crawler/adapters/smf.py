@@ -42,7 +42,7 @@ class SmfAdapter(ForumAdapter):
     # "« Reply #2 on: March 04, 2024 »" in the text; the title attribute holds the subject.
     date_attrs: ClassVar[tuple[str, ...]] = ("datetime",)
     title_noise: ClassVar[re.Pattern[str] | None] = re.compile(
-        r"^\s*Topic:\s*|\(Read \d[\d,]* times\)|« previous next »", re.I)
+        r"^\s*(?:Author\s*)?Topic:\s*|\(Read \d[\d,]* times\)|« previous next »", re.I)
     # SMF's own RSS of recent posts (on by default); its links carry msg ids.
     feed_paths: ClassVar[tuple[str, ...]] = ("index.php?action=.xml;type=rss2",)
 
