@@ -104,18 +104,15 @@ def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]] |
         return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = model.__table__
-    # Bound parameters per statement are limited (SQLite: 32766); chunk accordingly.
-    per_row = max(1, len(rows[0]))
-    chunk = max(1, 30000 // per_row)
-    for i in range(0, len(rows), chunk):
-        stmt = insert(table).values(rows[i:i + chunk])
-        if update:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(stmt)
+    stmt = insert(model.__table__)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    # One compiled statement run over all rows (executemany): far cheaper than compiling a
+    # multi-VALUES statement per chunk. Rows must share the same keys.
+    session.execute(stmt, rows)
 
 
 # --- creating and upgrading --------------------------------------------------------------
