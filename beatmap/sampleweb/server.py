@@ -16,10 +16,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from beatmap.sampleweb import site
@@ -40,8 +39,10 @@ REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified
            503: "Service Unavailable"}
 
 
-@dataclass(frozen=True)
-class RequestRecord:
+class RequestRecord(NamedTuple):
+    """One logged request. A tuple of plain values, so the garbage collector stops tracking it:
+    a long log then costs no collector time (a dataclass log halved the warm serving rate)."""
+
     time: float  # time.time() when the request was answered
     host: str
     path: str  # path with ?query
