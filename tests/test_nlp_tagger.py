@@ -129,6 +129,17 @@ def test_pipeline_is_blank_english_with_rule_components(tagger):
                                                      ("BN2 3AA", "POSTCODE")]
     assert doc.ents[0].kb_id_ == "elmgrove"
     assert sorted(s.label_ for s in doc.spans[TOPICS_KEY]) == ["burglary", "burglary"]
+    assert not any(tagger.nlp.analyze_pipes()["problems"].values())
+
+
+def test_pipeline_rebuilds_from_its_config_alone(tagger):
+    import spacy
+
+    again = spacy.util.load_model_from_config(tagger.nlp.config, auto_fill=True)
+    doc = again("Graffiti on Elm Grove, BN2 3AA")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Elm Grove", PLACE_LABEL),
+                                                     ("BN2 3AA", "POSTCODE")]
+    assert [s.label_ for s in doc.spans[TOPICS_KEY]] == ["graffiti"]
 
 
 def test_topic_spans_may_overlap(tagger):
