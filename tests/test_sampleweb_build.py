@@ -252,3 +252,17 @@ def test_cli_errors_are_one_line(tmp_path):
     assert res.exit_code == 1 and "beats import" in res.output
     res = CliRunner().invoke(cli, ["sampleweb", "serve", str(tmp_path / "nothing-here")])
     assert res.exit_code == 2
+
+
+def test_builds_are_identical_across_processes_and_hash_seeds(built, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out, _, _ = built
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-m", "beatmap", "sampleweb", "build", "--seed", "7", "--out", str(tmp_path),
+                    "--pages", str(PAGES), "--as-of", AS_OF.isoformat()], check=True, env=env,
+                   capture_output=True, timeout=120)
+    for name in ("site_spec.json", "ground_truth.json", "seeds.csv"):
+        assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
