@@ -464,6 +464,9 @@ def test_tag_posts_on_each_database(any_db, tmp_path):
         with session_scope(engine) as s:
             assert s.scalar(select(func.count()).select_from(PlaceMention)) == 2
             assert s.scalars(select(PostTopic.topic)).all() == ["speeding"]
+            assert rescan(s, batch=1, tagger=tagger) == 1
+            assert s.scalar(select(func.count()).select_from(PostBeat)) == 1
+            assert s.scalar(select(func.count()).select_from(Topic)) >= 15
     finally:
         engine.dispose()
 
