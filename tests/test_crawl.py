@@ -265,3 +265,23 @@ def test_progress_callback_reports(sqlite_db):
     assert any(not p.get("final") for p in seen)
     final = seen[-1]
     assert final["final"] and final["status"] == "finished" and final["pages"] >= 12
+
+
+@pytest.mark.postgres
+def test_crawl_stores_on_postgresql(pg_db):
+    """The same storage path (executemany upserts, leases with SKIP LOCKED) on PostgreSQL."""
+    with MiniWeb(hanover_web()) as web:
+        run_id = run_crawl(config(pg_db, web), seeds=["http://hanover-ra.example/"])
+        run_crawl(config(pg_db, web), seeds=["http://hanover-ra.example/"])  # again: no dups
+    engine = make_engine(pg_db)
+    with session_scope(engine) as s:
+        assert s.get(CrawlRun, run_id).status == "finished"
+        pages = s.execute(select(Page.url)).scalars().all()
+        assert len(pages) == len(set(pages)) >= 4
+        fb = s.execute(select(Venue).where(
+            Venue.key == "facebook.com/groups/hanoverresidents")).scalar_one()
+        link = s.execute(select(Link).where(Link.dst_venue_id == fb.id)).scalar_one()
+        assert link.count == 2  # the unchanged pages of the second run add no evidence
+        states = {e.state for e in s.execute(select(LedgerEntry)).scalars()}
+        assert not states & {"queued", "leased"}
+    engine.dispose()
