@@ -31,7 +31,7 @@ from beatmap.ids import new_id
 from beatmap.models import CrawlRun, LedgerEntry, Seed
 from crawler import ledger as ledger_mod
 from crawler.discovery import SEED_PRIORITY, ensure_venue
-from crawler.ledger import Ledger, make_owner
+from crawler.ledger import Ledger, _owner_alive, make_owner
 from crawler.progress import PROGRESS_PREFIX
 from crawler.ssrf import BlockedAddress, check_url, normalise_allow_list
 from crawler.urls import URLError, canonicalize, host_of, url_fp
@@ -90,6 +90,8 @@ def prepare_run(config: Config, *, seeds: Iterable[str] | None, purpose: str, ac
     """
     engine = open_engine(config.db)
     try:
+        if mode == "single":
+            _refuse_if_running(engine)
         if resume:
             run_id = _reopen(engine)
             if run_id is not None:
@@ -119,6 +121,17 @@ def prepare_run(config: Config, *, seeds: Iterable[str] | None, purpose: str, ac
         return run_id
     finally:
         engine.dispose()
+
+
+def _refuse_if_running(engine) -> None:
+    """One single-process crawl at a time: another live worker holding leases means no."""
+    with session_scope(engine) as session:
+        owners = session.execute(select(LedgerEntry.lease_owner).distinct()
+                                 .where(LedgerEntry.state == "leased")).scalars().all()
+    live = [o for o in owners if o and not o.startswith("@") and _owner_alive(o)]
+    if live:
+        raise CrawlSetupError(f"another crawl is running ({live[0]}); wait for it to end or "
+                              "stop it (it resumes with --resume)")
 
 
 def _reopen(engine) -> int | None:
