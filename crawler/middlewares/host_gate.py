@@ -32,7 +32,6 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.connection import get_redis_from_settings
-from twisted.internet import reactor, task
 
 from crawler.distributed import RedisKeys
 from crawler.middlewares.robots_fail_closed import ROBOTS_ERROR_TTL, ROBOTS_MAX_BYTES, ROBOTS_TTL
@@ -67,6 +66,12 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
 return 1
 """
+
+
+async def _sleep(seconds: float) -> None:
+    from twisted.internet import reactor, task  # imported late: Scrapy installs the reactor
+
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
 
 
 class WorkerStopping(IgnoreRequest):
@@ -112,10 +117,11 @@ class HostGateMiddleware:
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
-        self._release(request)
         origin = request.meta.get("robots_for")
-        if origin and SHARED_FLAG not in response.flags:
-            self._robots_store(origin, response)
+        # a redirect is not the answer: the followed request (same meta) brings the final one
+        if origin and SHARED_FLAG not in response.flags and not 300 <= response.status < 400:
+            self._robots_store(origin, response)  # before the release: the next holder reads it
+        self._release(request)
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -143,7 +149,7 @@ class HostGateMiddleware:
                 return token
             pause = min(max(wait_ms, 5), 1000) / 1000
             waited += pause
-            await maybe_deferred_to_future(task.deferLater(reactor, pause, lambda: None))
+            await _sleep(pause)
 
     def _release(self, request: Request) -> None:
         held = request.meta.pop(TOKEN_META, None)
