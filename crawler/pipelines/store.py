@@ -30,7 +30,6 @@ from beatmap.models import LedgerEntry, Page, Post, Venue
 from crawler import ledger
 from crawler.discovery import (
     ANCHOR_SAMPLE_CHARS,
-    DEPTH_PENALTY,
     ENTRY_POINT_BONUS,
     FOLLOW_PENALTY,
     LocalityScorer,
@@ -621,5 +620,3 @@ def _load_tagger(session: Session):
         return None
     return Tagger.from_session(session)
 
-
-__all__ = ["StorePipeline", "revisit_interval", "DEPTH_PENALTY"]
