@@ -9,6 +9,7 @@ Edges (all directed, ``kind`` attribute):
 
 * ``link``      venue → venue: ``weight`` = times the source links to the target;
 * ``mentions``  venue → place: ``weight`` = confidence-weighted mentions, ``count``;
+  ``template`` when the place is in nearly every post (counted once, see TEMPLATE_SHARE);
 * ``named``     venue → place: the venue's own name names the place (venues without posts);
 * ``about``     venue → beat: ``posts`` and ``posts_90d`` mentioning a place of the beat,
   ``seeded`` when a seed for the beat points at the venue;
@@ -76,6 +77,15 @@ AMBIGUOUS_FACTOR = 0.25
 # Weight of a place named in a not-crawled venue's own name ("Hanover Street Facebook group"),
 # in units of confident mentions: worth a handful of posts, less than a crawled forum's record.
 NAME_EVIDENCE = 2.0
+# Only venues with fewer posts read than this are tied to places by their names (the same
+# rule as graph.parts.READ_POSTS: a venue we have read speaks through its posts).
+READ_POSTS = 5
+# A place named in at least this share of a venue's posts (of at least TEMPLATE_MIN_POSTS) is
+# in the site's template — header, footer, the venue's own name — not in what residents
+# write, so it counts once, as much as a name (seen on the sample web: "Community Hub" in a
+# Brunswick site's title matched a landmark of another beat in every post).
+TEMPLATE_SHARE = 0.8
+TEMPLATE_MIN_POSTS = 5
 # Longest place name, in words, looked for inside venue names.
 NAME_MAX_WORDS = 4
 # Rows per IN (...) list when fetching by id (SQLite's bound-parameter limit is 32766).
@@ -273,9 +283,14 @@ def _add_mentions(session: Session, G: nx.DiGraph, beat_ids: set[int]) -> dict[s
     for (vnode, pnode), (weight, count) in edges.items():
         if vnode not in G:
             continue
+        posts = G.nodes[vnode]["posts"]
+        template = posts >= TEMPLATE_MIN_POSTS and count >= TEMPLATE_SHARE * posts
+        if template:
+            weight = min(weight, NAME_EVIDENCE)
         G.nodes[vnode]["evidence"] += weight * spec[pnode]
         if pnode in G:
-            G.add_edge(vnode, pnode, kind="mentions", weight=round(weight, 6), count=count)
+            G.add_edge(vnode, pnode, kind="mentions", weight=round(weight, 6), count=count,
+                       template=template)
     for vnode, amount in unresolved.items():
         if vnode in G:
             G.nodes[vnode]["evidence"] += amount
@@ -361,7 +376,8 @@ NAME_STOPWORDS = frozenset({"park", "green", "road", "street", "the", "group", "
 def _add_names(session: Session, G: nx.DiGraph, beat_ids: set[int],
                spec: dict[str, float]) -> None:
     """Tie venues with no place evidence of their own to the places their names contain."""
-    bare = {n: d for n, d in G.nodes(data=True) if d["kind"] == "venue" and d["evidence"] == 0}
+    bare = {n: d for n, d in G.nodes(data=True) if d["kind"] == "venue" and d["evidence"] == 0
+            and d["posts"] < READ_POSTS}
     grams: dict[str, list[str]] = defaultdict(list)
     for vnode, data in bare.items():
         for gram in _name_grams(data["label"]):

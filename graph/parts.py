@@ -27,6 +27,10 @@ LOCALITY_FLOOR = 0.4
 # A venue with less own evidence than this (known-only venues, venues not yet crawled) also
 # inherits locality from the venues linking to it.
 MIN_OWN_EVIDENCE = 1.0
+# ... and fewer posts read than this. A venue we have read this much of has spoken for itself:
+# if its posts name no local places it is not local, whatever its name or its linkers say
+# (the sample web's homonym distractors are linked from local blogs and named "Hanover …").
+READ_POSTS = 5
 # Inherited locality is at most this share of the linkers' (weighted) locality, and grows with
 # the number of local linkers as 1 - exp(-n / INHERIT_LINKERS).
 INHERIT_FACTOR = 0.8
@@ -167,7 +171,8 @@ def inherited_locality(G: nx.DiGraph, own: dict[str, dict[str, float]], *,
                        weight: str = "weight") -> dict[str, dict[str, float]]:
     """Locality that thin-evidence venues take from the venues linking to them.
 
-    For a venue with own evidence below ``MIN_OWN_EVIDENCE`` and a beat: the mean locality of
+    For a venue with own evidence below ``MIN_OWN_EVIDENCE`` and fewer than ``READ_POSTS``
+    posts read, and a beat: the mean locality of
     all its linkers in that beat (each linker once, so a Lancashire site linking to it pulls
     the mean down), times ``INHERIT_FACTOR`` and ``1 - exp(-local linkers / INHERIT_LINKERS)``.
 
@@ -185,7 +190,8 @@ def inherited_locality(G: nx.DiGraph, own: dict[str, dict[str, float]], *,
     out: dict[str, dict[str, float]] = defaultdict(dict)
     for v in _venues(G):
         data = G.nodes[v]
-        if data.get("evidence", 0.0) + _seed_total(G, v) >= MIN_OWN_EVIDENCE:
+        if (data.get("evidence", 0.0) + _seed_total(G, v) >= MIN_OWN_EVIDENCE
+                or data.get("posts", 0) >= READ_POSTS):
             continue
         linkers = [u for u, kind in ((u, d.get("kind")) for u, d in G.pred[v].items())
                    if kind == "link" and u != v and G.nodes[u].get("kind") == "venue"]

@@ -23,17 +23,37 @@ from graph.queries import beat_ranking
 BAD_TRUTH_STATUSES = frozenset({"dormant", "spam", "hijacked", "gone"})
 
 
+INDEX_PAGES = ("/index.php", "/index.html", "/index.htm")
+
+
 def url_key(url: str) -> str:
     """A URL reduced to what identifies a venue in both the truth and the database.
 
-    >>> url_key("HTTPS://Hanover-RA.example/forum/"), url_key("http://x.example")
+    >>> url_key("HTTPS://www.Hanover-RA.example/forum/"), url_key("http://x.example/index.php")
     ('hanover-ra.example/forum', 'x.example')
     """
-    text = url.strip().lower()
+    text = url.strip().lower().split("#", 1)[0].split("?", 1)[0]
     for prefix in ("https://", "http://"):
         if text.startswith(prefix):
             text = text[len(prefix):]
+    if text.startswith("www."):
+        text = text[4:]
+    for page in INDEX_PAGES:
+        if text.endswith(page):
+            text = text[: -len(page)]
     return text.rstrip("/")
+
+
+def site_path_key(url: str) -> str:
+    """The site's first name label and the path: ``nextdoor.co.uk/x`` and ``nextdoor.com/x``
+    are one venue (platforms serve the same community under several national domains).
+
+    >>> site_path_key("https://nextdoor.co.uk/neighbourhood/hanover/")
+    'nextdoor/neighbourhood/hanover'
+    """
+    key = url_key(url)
+    host, _, path = key.partition("/")
+    return host.split(".", 1)[0] + ("/" + path if path else "")
 
 
 def dcg(gains: list[float]) -> float:
@@ -81,14 +101,30 @@ class QualityReport:
 def evaluate(session: Session, truth: dict[str, Any], *, k: int = 10) -> QualityReport:
     """Score the stored ranking of every beat named in the truth against it."""
     venues = truth["venues"]
-    by_key = {url_key(v["url"]): v for v in venues if v.get("url")}
+    by_key: dict[str, dict[str, Any]] = {}
+    # A duplicate under another URL (www. mirror) may fold onto its original's key: the
+    # original wins, so the venue the crawler keeps is judged as the one the truth means.
+    for v in sorted((v for v in venues if v.get("url")), key=lambda v: bool(v.get("duplicate_of"))):
+        by_key.setdefault(url_key(v["url"]), v)
+    by_site: dict[str, list[dict]] = {}
+    for v in venues:
+        if v.get("url"):
+            by_site.setdefault(site_path_key(v["url"]), []).append(v)
+
+    def match(row: dict[str, Any]) -> dict[str, Any] | None:
+        for text in (row["url"], row["venue_key"]):
+            if url_key(text) in by_key:
+                return by_key[url_key(text)]
+        found = by_site.get(site_path_key(row["url"]), [])
+        return found[0] if len(found) == 1 else None
+
     beat_keys = {b for v in venues for b in (v.get("beats") or {})}
     report = QualityReport()
     for beat in session.scalars(select(Beat).where(Beat.key.in_(sorted(beat_keys)))):
         rows = beat_ranking(session, beat)
         ranked = []
         for i, row in enumerate(rows):
-            tv = by_key.get(url_key(row["url"])) or by_key.get(url_key(row["venue_key"]))
+            tv = match(row)
             if tv is None:
                 report.unmatched += 1
                 ranked.append(0.0)

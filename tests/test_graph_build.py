@@ -49,9 +49,10 @@ def test_build_graph_nodes_and_edges(world):
     ra, fb, blog = (node("venue", w[k].id) for k in ("ra", "fb", "blog"))
     elm = node("place", w["elm"].id)
     hanover = node("beat", w["hanover"].id)
-    # 12 posts of the residents' association each mention Elm Grove once at confidence 1.
+    # 9 of the 12 posts of the residents' association mention Elm Grove, at confidence 1.
     edge = G.edges[ra, elm]
-    assert (edge["kind"], edge["weight"], edge["count"]) == ("mentions", 12.0, 12)
+    assert (edge["kind"], edge["weight"], edge["count"]) == ("mentions", 9.0, 9)
+    assert edge["template"] is False
     assert G.edges[elm, hanover]["kind"] == "in_beat"
     assert G.edges[ra, fb] == {"kind": "link", "weight": 3.0}
     # Postcode mentions become postcode nodes in their beat, with their sector.
@@ -65,8 +66,8 @@ def test_build_graph_nodes_and_edges(world):
     data = G.nodes[ra]
     assert (data["posts"], data["posts_90d"], data["authors_90d"]) == (12, 12, 5)
     assert data["last_post"] == "2026-05-29 00:00:00"
-    # Evidence totals weigh each mention by its place's specificity (3 specific places x 12).
-    assert data["evidence"] == pytest.approx(36.0)
+    # Evidence totals weigh each mention by its place's specificity (3 specific places x 9).
+    assert data["evidence"] == pytest.approx(27.0)
     assert G.nodes[blog]["evidence"] == pytest.approx(4 * 1.0 + 4 * 0.2)
     # Topic and priority edges.
     assert G.edges[ra, node("topic", "anti-social-behaviour")]["weight"] == 6
@@ -90,7 +91,7 @@ def test_build_graph_limited_to_beats_keeps_totals(world):
     assert [n for n, k in G.nodes(data="kind") if k == "beat"] == [node("beat", w["kemp"].id)]
     assert node("place", w["elm"].id) not in G
     # The residents' association keeps its full evidence total, so its Kemp share stays 0.
-    assert G.nodes[node("venue", w["ra"].id)]["evidence"] == pytest.approx(36.0)
+    assert G.nodes[node("venue", w["ra"].id)]["evidence"] == pytest.approx(27.0)
 
 
 def test_named_venue_without_posts_ties_to_place(sqlite_db):

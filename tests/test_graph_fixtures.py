@@ -187,7 +187,8 @@ def small_world(m: Maker) -> dict:
     lancs = m.venue("preston-lancs.example", "Preston Lancs Chat", platform="discourse")
     gone_out = m.venue("out.example", "Curated Out", state="out")
     for i in range(12):
-        m.post(ra, days_ago=3 + i * 6, author=f"a{i % 5}", places=[elm, qpr, pc],
+        m.post(ra, days_ago=3 + i * 6, author=f"a{i % 5}",
+               places=[[elm, qpr], [elm, pc], [qpr, pc], [elm, qpr, pc]][i % 4],
                topics=["anti-social-behaviour"] if i % 2 else ["events"])
     for i in range(4):
         m.post(blog, days_ago=10 + i * 20, author="b1", places=[elm, brighton],

@@ -226,11 +226,11 @@ def test_out_of_area_and_seeded(engine):
     with session_scope(engine) as s:
         m = Maker(s)
         b = m.beat("B1", "Beat one")
-        far = m.place("Fishergate", None, "street")
+        far = [m.place(n, None, "street") for n in ("Fishergate", "Deepdale", "Ribbleton")]
         st = m.place("Elm Grove", b)
         homonym = m.venue("preston.example", "Preston Chat")
         for i in range(30):
-            m.post(homonym, days_ago=i + 1, places=[far, far])
+            m.post(homonym, days_ago=i + 1, places=[far[i % 3], (None, {"surface": "Preston"})])
         m.post(homonym, days_ago=3, places=[(st, {"ambiguous": True, "confidence": 0.5})])
         seeded = m.venue("police.example/b1", "Beat one police page", platform="static")
         m.seed(seeded, b)
@@ -239,6 +239,36 @@ def test_out_of_area_and_seeded(engine):
         rows = beat_ranking(s, "B1")
     assert [r["venue_key"] for r in rows] == ["police.example/b1"]
     assert "given as a seed for this beat" in rows[0]["reason"]
+
+
+def test_template_places_count_once_and_read_venues_speak_for_themselves(engine):
+    """A place in every post is the site's template; a venue we have read is judged by its
+    posts, not by its name or its linkers (the sample web's homonym distractors)."""
+    with session_scope(engine) as s:
+        m = Maker(s)
+        b1, b2 = m.beat("B1", "Brunswick"), m.beat("B2", "East Brighton")
+        own = [m.place(n, b1) for n in ("Norfolk Square", "Palmeira Square", "Selborne Road")]
+        hub = m.place("Community Hub", b2, "landmark")
+        m.place("Hanover", b2, "area:neighbourhood")
+        site = m.venue("brunswick-hub.example", "Brunswick Community Hub")
+        for i in range(20):
+            m.post(site, days_ago=i + 1, places=[hub, own[i % 3]])
+        local = m.venue("b2-ra.example", "East Brighton RA")
+        for i in range(10):
+            m.post(local, days_ago=i + 1, places=[hub])
+        expats = m.venue("hanoverexpats.example", "Hanover Expats (Germany)")
+        for i in range(12):
+            m.post(expats, days_ago=i + 1, places=[(None, {"surface": "Hannover"})])
+        m.link(local, expats)
+    with session_scope(engine) as s:
+        rank_all(s, as_of=AS_OF)
+        b1_rows = [r["venue_key"] for r in beat_ranking(s, "B1")]
+        b2 = {r["venue_key"]: r for r in beat_ranking(s, "B2")}
+    assert b1_rows == ["brunswick-hub.example"]
+    # The hub landmark counts once (2 units of 0.9) against 20 own mentions: well below.
+    assert b2["brunswick-hub.example"]["locality"] < 0.1
+    assert b2["b2-ra.example"]["rank"] == 1
+    assert "hanoverexpats.example" not in b2
 
 
 def test_rank_on_each_database(any_db):
@@ -317,16 +347,31 @@ def reference_scores(s, as_of) -> dict[tuple[int, int], dict[str, float]]:
     codes = {c.postcode: c for c in s.scalars(select(Postcode))}
     total: dict[int, float] = defaultdict(float)
     inbeat: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    n_posts = defaultdict(int)
+    for p in posts.values():
+        n_posts[p.venue_id] += 1
+    # Per (venue, place or postcode): confidence sum and mentions, to apply the template rule.
+    per_place: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0.0, None])
     for mention in s.scalars(select(PlaceMention)):
         vid = posts[mention.post_id].venue_id
         conf = mention.confidence * (0.25 if mention.ambiguous else 1.0)
         if mention.place_id:
             place = places[mention.place_id]
             spec, beat = specificity(place.feature_type, coarse=place.coarse), place.beat_id
+            key = (vid, "place", mention.place_id)
         elif mention.kind == "postcode":
             spec, beat = 1.0, codes[mention.postcode].beat_id
+            key = (vid, "postcode", mention.postcode)
         else:
-            spec, beat = (0.1 if mention.kind == "outcode" else 0.5), None
+            total[vid] += conf * (0.1 if mention.kind == "outcode" else 0.5)
+            continue
+        acc = per_place[key]
+        acc[0] += conf
+        acc[1] += 1
+        acc[2], acc[3] = spec, beat
+    for (vid, _, _), (conf, count, spec, beat) in per_place.items():
+        if n_posts[vid] >= 5 and count >= 0.8 * n_posts[vid]:
+            conf = min(conf, 2.0)  # in the site's template: counted once
         total[vid] += conf * spec
         if beat is not None:
             inbeat[beat][vid] += conf * spec
@@ -342,7 +387,7 @@ def reference_scores(s, as_of) -> dict[tuple[int, int], dict[str, float]]:
     loc = {b: dict(own[b]) for b in beats}
     for b in beats:
         for v in venues:
-            if total[v] >= 1.0 or not linkers[v]:
+            if total[v] >= 1.0 or n_posts[v] >= 5 or not linkers[v]:
                 continue
             values = [own[b].get(u, 0.0) for u in linkers[v]]
             n_local = sum(1 for x in values if x > 0)
@@ -393,9 +438,8 @@ def reference_scores(s, as_of) -> dict[tuple[int, int], dict[str, float]]:
             venue = venues[v]
             if x < MIN_LOCALITY or venue.state == "out" or venue.merged_into_id:
                 continue
-            n_posts = sum(1 for p in posts.values() if p.venue_id == v)
-            if n_posts:
-                shares = {t: n / n_posts for t, n in counts[v].items()}
+            if n_posts[v]:
+                shares = {t: n / n_posts[v] for t, n in counts[v].items()}
                 saf = min(1, sum(sh for t, sh in shares.items() if t in safety) / 0.25)
                 com = min(1, sum(shares.values()) / 0.5)
                 if priorities[b]:
@@ -467,6 +511,7 @@ def test_parts_module_constants_are_used():
     """The reference above hard-codes the documented constants; fail loudly if they drift."""
     assert (parts.LOCALITY_VOLUME, parts.LOCALITY_FLOOR, parts.SEED_EVIDENCE) == (3.0, 0.4, 3.0)
     assert (parts.INHERIT_FACTOR, parts.INHERIT_LINKERS, parts.MIN_OWN_EVIDENCE) == (0.8, 1.0, 1.0)
+    assert parts.READ_POSTS == 5
     assert (parts.ACTIVITY_POSTS_FULL, parts.ACTIVITY_AUTHORS_FULL) == (30, 10)
     assert parts.RECENCY_HALF_LIFE_DAYS == 45.0 and parts.REACH_SCALE == 1.0
     assert (parts.SAFETY_SHARE_FULL, parts.PRIORITY_SHARE_FULL,
