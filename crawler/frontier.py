@@ -127,6 +127,15 @@ class LedgerFrontier:
                         len(leases))
         return leases
 
+    def open_offers(self, older_than: float) -> list[Lease]:
+        """Offers made more than ``older_than`` seconds ago (read only)."""
+        made_before = utcnow() + timedelta(seconds=self.offer_seconds - older_than)
+        with session_scope(self.engine) as session:
+            rows = session.execute(select(*_LEASE_COLUMNS).where(
+                LedgerEntry.state == "leased", LedgerEntry.lease_owner == self.offerer,
+                LedgerEntry.lease_expires_at < made_before)).all()
+        return [_lease(r) for r in rows]
+
     def current_offers(self) -> list[Lease]:
         """Every open offer of this run, with a fresh expiry (to re-push after Redis lost it)."""
         return self._reoffer(LedgerEntry.lease_owner == self.offerer)

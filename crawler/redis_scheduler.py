@@ -52,6 +52,9 @@ CLAIM_BATCH = 8  # entries popped and claimed per database round trip
 TICK_SECONDS = 0.5  # feed / reap / wake / Redis health loop
 MIN_FEED_SECONDS = 0.1  # at most this often from the request path
 REAP_SECONDS = 5.0
+# An offer missing from the queue this long after it was made was lost (its feeder or popper
+# died in the milliseconds between the database and Redis steps).
+LOST_OFFER_GRACE_SECONDS = 10.0
 FEED_LOCK_MS = 10_000
 REDIS_RETRY_SECONDS = 1.0
 REDIS_GIVE_UP_SECONDS = 600.0  # after this long without Redis a worker stops (nothing lost)
@@ -296,10 +299,28 @@ class LedgerScheduler(Scheduler):
         try:
             leases = self.frontier.reap()
             self._push(leases, bypass=True)
+            lost = self._lost_offers()
+            self._push(lost, bypass=True)
         finally:
             self.server.eval(_RELEASE, 1, lock, token)
         self._inc("frontier/reaped", len(leases))
-        return len(leases)
+        self._inc("frontier/recovered", len(lost))
+        return len(leases) + len(lost)
+
+    def _lost_offers(self) -> list[Lease]:
+        """Offers the ledger has but Redis does not: a worker died between taking offers and
+        pushing them, or between popping entries and claiming them. Entries are serialised
+        deterministically, so membership is one ZMSCORE."""
+        offers = self.frontier.open_offers(LOST_OFFER_GRACE_SECONDS)
+        if not offers:
+            return []
+        members = [serialize(offer_request(lease, self.spider).to_dict(spider=self.spider))
+                   for lease in offers]
+        scores = self.server.zmscore(self.keys.queue, members)
+        lost = [lease for lease, score in zip(offers, scores, strict=True) if score is None]
+        if lost:
+            logger.info("re-offering %d offers that were no longer in the queue", len(lost))
+        return lost
 
     def _resync_if_lost(self) -> None:
         """Redis lost this run's keys (restart without persistence): push the open offers."""

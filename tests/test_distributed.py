@@ -164,6 +164,33 @@ def prefix():
         client.close()
 
 
+@pytest.fixture
+def acl_url(prefix):
+    """A Redis ACL user allowed only this test's keys: the workers must touch nothing else."""
+    import redis
+
+    admin = redis.Redis.from_url(SHARED_REDIS)
+    user, password = prefix, uuid.uuid4().hex
+    admin.execute_command("ACL", "SETUSER", user, "on", f">{password}", f"~{prefix}:*",
+                          "resetchannels", "+@all", "-@dangerous")
+    yield f"redis://{user}:{password}@127.0.0.1:6379/15"
+    admin.execute_command("ACL", "DELUSER", user)
+    admin.close()
+
+
+def test_redis_credentials_are_checked_and_never_shown(acl_url):
+    from crawler.distributed import RedisUnavailable, connect_redis
+
+    assert connect_redis(acl_url).ping()
+    wrong = acl_url.replace("@127", "x@127")
+    password = wrong.split(":")[2].split("@")[0]
+    with pytest.raises(RedisUnavailable, match="refused the credentials") as caught:
+        connect_redis(wrong)
+    assert password not in str(caught.value) and "***" in str(caught.value)
+    with pytest.raises(RedisUnavailable, match="cannot reach Redis"):
+        connect_redis(f"redis://127.0.0.1:{_free_port()}/0")
+
+
 def _start_run(world, settings) -> int:
     from crawler.distributed import start_distributed
 
@@ -193,7 +220,7 @@ def _run_status(db: str, run_id: int) -> str:
 
 
 @pytest.mark.slow
-def test_two_workers_store_what_one_process_stores(world, prefix, tmp_path):
+def test_two_workers_store_what_one_process_stores(world, prefix, acl_url, tmp_path):
     import redis
 
     from crawler.distributed import RedisKeys
@@ -201,7 +228,7 @@ def test_two_workers_store_what_one_process_stores(world, prefix, tmp_path):
     web = world["web"]
     web.clear_log()
     db = world["new_db"]()
-    settings = _settings(db, web, SHARED_REDIS, prefix)
+    settings = _settings(db, web, acl_url, prefix)
     run_id = _start_run(world, settings)
     keys = RedisKeys(prefix, run_id)
     client = redis.Redis.from_url(SHARED_REDIS)
@@ -228,7 +255,7 @@ def test_two_workers_store_what_one_process_stores(world, prefix, tmp_path):
     from beatmap.cli import cli
 
     result = CliRunner().invoke(cli, ["--db", db, "crawl", "--status", "--run", str(run_id)],
-                                env=_env({"redis_url": SHARED_REDIS, "redis_prefix": prefix}))
+                                env=_env({"redis_url": acl_url, "redis_prefix": prefix}))
     assert result.exit_code == 0, result.output
     assert f"run {run_id} (distributed) finished" in result.output
     assert "worker w0" in result.output and "worker w1" in result.output
@@ -259,6 +286,13 @@ def test_a_worker_killed_mid_crawl_loses_nothing(world, prefix, tmp_path):
     assert leased, "the victim never held a claim"
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    # Worst case of a death between the database and Redis steps: the queue itself is gone.
+    # The survivor finds the ledger's offers missing from Redis and offers them again.
+    import redis
+
+    from crawler.distributed import RedisKeys
+
+    redis.Redis.from_url(SHARED_REDIS).delete(RedisKeys(prefix, run_id).queue)
     with session_scope(engine) as s:
         held = set(s.execute(select(LedgerEntry.url).where(
             LedgerEntry.state == "leased",
