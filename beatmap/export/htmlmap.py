@@ -83,10 +83,18 @@ SCRIPT = r"""
     if (v.flags && v.flags.length) { box.appendChild(text('div', 'flags: ' + v.flags.join(', '))); }
     return box;
   }
-  data.beats.forEach(function (beat) {
+  // A map must have a view before vector layers are added (the canvas renderer needs bounds).
+  var layers = data.beats.map(function (beat) {
     var layer = L.geoJSON(beat.geometry, {style: {color: '#1f3864', weight: 2, fillOpacity: 0.08}});
-    layer.addTo(map);
     bounds.extend(layer.getBounds());
+    return layer;
+  });
+  data.beats.forEach(function (beat) {
+    beat.venues.forEach(function (v) { if (v.lat != null && v.lon != null) { bounds.extend([v.lat, v.lon]); } });
+  });
+  if (bounds.isValid()) { map.fitBounds(bounds); } else { map.setView([51.5, -0.1], 10); }
+  data.beats.forEach(function (beat, i) {
+    layers[i].addTo(map);
     var section = document.createElement('section');
     section.appendChild(text('h2', beat.name + ' (' + beat.venues.length + ')'));
     var ol = document.createElement('ol');
@@ -105,7 +113,7 @@ SCRIPT = r"""
     section.appendChild(ol);
     list.appendChild(section);
   });
-  if (bounds.isValid()) { map.fitBounds(bounds); } else { map.setView([51.5, -0.1], 10); }
+  document.body.setAttribute('data-ready', 'yes');
   document.getElementById('attribution').textContent = data.attribution;
 })();
 """
