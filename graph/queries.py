@@ -265,20 +265,24 @@ def beats_overview(session: Session, *, since: datetime | None = None) -> list[d
     per_beat: dict[int, list[tuple[int, str, datetime]]] = {}
     for beat_id, vid, state, first_seen, _rank in session.execute(stmt):
         per_beat.setdefault(beat_id, []).append((vid, state, first_seen))
-    outreach_rows = session.execute(
-        select(Outreach.venue_id, Outreach.beat_id, Outreach.status)
-        .order_by(Outreach.created_at, Outreach.id)).all()
+    # Newest status per (venue, beat) and per venue without a beat, with its time, so each
+    # beat takes the newer of the two (what latest_outreach gives one beat's list).
+    per_pair: dict[tuple[int, int | None], tuple[datetime, int, str]] = {}
+    for vid, row_beat, status, created, oid in session.execute(
+            select(Outreach.venue_id, Outreach.beat_id, Outreach.status, Outreach.created_at,
+                   Outreach.id)):
+        key = (vid, row_beat)
+        if key not in per_pair or (created, oid) > per_pair[key][:2]:
+            per_pair[key] = (created, oid, status)
     out = []
     for beat in beats:
         listed = per_beat.get(beat.id, [])
-        ids = {vid for vid, _, _ in listed}
-        latest: dict[int, str] = {}
-        for vid, row_beat, status in outreach_rows:
-            if vid in ids and row_beat in (None, beat.id):
-                latest[vid] = status
         counts = {s: 0 for s in OUTREACH_STATUSES}
-        for status in latest.values():
-            counts[status] = counts.get(status, 0) + 1
+        for vid, _, _ in listed:
+            found = [r for r in (per_pair.get((vid, beat.id)), per_pair.get((vid, None))) if r]
+            if found:
+                status = max(found)[2]
+                counts[status] = counts.get(status, 0) + 1
         new = sum(1 for _, state, first in listed
                   if state == "candidate" and (since is None or (first and first >= since)))
         out.append({"beat_id": beat.id, "key": beat.key, "name": beat.name,
