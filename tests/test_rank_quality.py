@@ -269,3 +269,30 @@ def test_quality_gate_on_demo_pipeline(tmp_path):
         engine.dispose()
     assert len(report.per_beat) == 21, report.per_beat
     assert_gate(report)
+    _exports_hold_no_handle(url, tmp_path, truth.get("planted_handle"))
+
+
+def _exports_hold_no_handle(url: str, tmp_path: Path, handle: str | None) -> None:
+    """The sample web plants one author's handle in its pages; no export may carry it."""
+    if not handle:
+        return
+    import openpyxl
+
+    from beatmap.export import FORMATS, export
+
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            for fmt in FORMATS:
+                export(s, fmt, tmp_path / f"all.{fmt}", reason="quality gate")
+    finally:
+        engine.dispose()
+    for fmt in FORMATS:
+        path = tmp_path / f"all.{fmt}"
+        if fmt == "xlsx":
+            wb = openpyxl.load_workbook(path)
+            text = " ".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows()
+                            for c in row if c.value is not None)
+        else:
+            text = path.read_text(encoding="utf-8-sig")
+        assert handle.lower() not in text.lower(), f"author handle found in the {fmt} export"
