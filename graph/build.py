@@ -10,7 +10,8 @@ Edges (all directed, ``kind`` attribute):
 * ``link``      venue → venue: ``weight`` = times the source links to the target;
 * ``mentions``  venue → place: ``weight`` = confidence-weighted mentions, ``count``;
   ``template`` when the place is in nearly every post (counted once, see TEMPLATE_SHARE);
-* ``named``     venue → place: the venue's own name names the place (venues without posts);
+* ``named``     venue → place: the venue's name, or the anchor text of a link to it, names the
+  place (venues with too few posts read to speak for themselves);
 * ``about``     venue → beat: ``posts`` and ``posts_90d`` mentioning a place of the beat,
   ``seeded`` when a seed for the beat points at the venue;
 * ``in_beat``   place → beat;
@@ -217,11 +218,11 @@ def _add_venues(session: Session, G: nx.DiGraph, as_of: datetime, since: datetim
 
 
 def _add_links(session: Session, G: nx.DiGraph) -> None:
-    for src, dst, count in session.execute(select(Link.src_venue_id, Link.dst_venue_id,
-                                                  Link.count)):
+    for src, dst, count, anchor in session.execute(
+            select(Link.src_venue_id, Link.dst_venue_id, Link.count, Link.anchor_text)):
         if src != dst:
             G.add_edge(node("venue", src), node("venue", dst), kind="link",
-                       weight=float(max(count or 1, 1)))
+                       weight=float(max(count or 1, 1)), anchor=(anchor or "")[:200])
 
 
 def _post_venues(session: Session):
@@ -375,12 +376,19 @@ NAME_STOPWORDS = frozenset({"park", "green", "road", "street", "the", "group", "
 
 def _add_names(session: Session, G: nx.DiGraph, beat_ids: set[int],
                spec: dict[str, float]) -> None:
-    """Tie venues with no place evidence of their own to the places their names contain."""
+    """Tie venues with no place evidence of their own to the places their names contain.
+
+    The name is the venue's own and the anchor texts of the links to it (the linking context:
+    "Bevendean Community Noticeboard (Facebook)"); each place counts once per venue.
+    """
     bare = {n: d for n, d in G.nodes(data=True) if d["kind"] == "venue" and d["evidence"] == 0
             and d["posts"] < READ_POSTS}
     grams: dict[str, list[str]] = defaultdict(list)
     for vnode, data in bare.items():
-        for gram in _name_grams(data["label"]):
+        texts = [data["label"]] + [d.get("anchor", "") for _, d in G.pred[vnode].items()
+                                   if d.get("kind") == "link"]
+        found = set().union(*(_name_grams(t) for t in texts if t))
+        for gram in found:
             if gram not in NAME_STOPWORDS and len(gram) > 3:
                 grams[gram].append(vnode)
     if not grams:

@@ -139,6 +139,28 @@ def _row(score: VenueScore, venue: Venue, outreach: str | None) -> dict[str, Any
     }
 
 
+def link_names(session: Session, venue_ids: list[int]) -> dict[int, str]:
+    """For venues without a name: the anchor text most links to them use (known-only venues
+    are named by the pages that link to them: "Bevendean Community Noticeboard (Facebook)")."""
+    best: dict[int, tuple[int, str]] = {}
+    for i in range(0, len(venue_ids), 5000):
+        stmt = select(Link.dst_venue_id, Link.anchor_text, Link.count).where(
+            Link.dst_venue_id.in_(venue_ids[i:i + 5000]), Link.anchor_text.is_not(None))
+        for vid, anchor, count in session.execute(stmt):
+            text = " ".join((anchor or "").split())[:120]
+            if len(text) >= 3 and (vid not in best or (count or 0) > best[vid][0]):
+                best[vid] = (count or 0, text)
+    return {vid: text for vid, (_, text) in best.items()}
+
+
+def _name_unnamed(session: Session, rows: list[dict[str, Any]]) -> None:
+    unnamed = [r["venue_id"] for r in rows if r["name"] == r["venue_key"]]
+    names = link_names(session, unnamed) if unnamed else {}
+    for r in rows:
+        if r["venue_id"] in names:
+            r["name"] = names[r["venue_id"]]
+
+
 def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None = None,
                  platform: str | None = None, topic: str | None = None,
                  status: str | None = None, crawlable: bool | None = None,
@@ -160,6 +182,7 @@ def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None 
     pairs = [(score, venue) for score, venue in session.execute(stmt)]
     outreach = latest_outreach(session, [v.id for _, v in pairs], target.id)
     rows = [_row(score, venue, outreach.get(venue.id)) for score, venue in pairs]
+    _name_unnamed(session, rows)
     # Number the visible list 1..n (hidden venues leave no gaps that hint at them).
     for i, row in enumerate(rows, start=1):
         row["rank"] = i

@@ -54,7 +54,8 @@ def test_build_graph_nodes_and_edges(world):
     assert (edge["kind"], edge["weight"], edge["count"]) == ("mentions", 9.0, 9)
     assert edge["template"] is False
     assert G.edges[elm, hanover]["kind"] == "in_beat"
-    assert G.edges[ra, fb] == {"kind": "link", "weight": 3.0}
+    assert G.edges[ra, fb] == {"kind": "link", "weight": 3.0,
+                               "anchor": "Hanover Local Facebook group"}
     # Postcode mentions become postcode nodes in their beat, with their sector.
     pc = node("postcode", "BN2 9AA")
     assert G.nodes[pc]["sector"] == "BN2 9" and G.has_edge(pc, hanover)
@@ -176,3 +177,37 @@ def test_locality_hand_worked():
     expected_b = 0.8 * (loc["beat:1"]["venue:A"] / 2) * (1 - 2.718281828 ** -1)
     assert loc["beat:1"]["venue:B"] == pytest.approx(expected_b)
     assert "venue:C" not in loc["beat:1"]
+
+
+def test_unnamed_known_only_venue_named_by_its_links(sqlite_db):
+    """The linking context: a link's anchor text names the venue and its place."""
+    from graph.queries import beat_ranking
+    from graph.rank import rank_all
+
+    engine = make_engine(sqlite_db)
+    with session_scope(engine) as s:
+        m = Maker(s)
+        b = m.beat("B1", "Beat one")
+        street = m.place("Bevendean Road", b)
+        m.place("Bevendean", b, "area:neighbourhood")
+        ra = m.venue("bevendean-ra.example", "Residents")
+        for i in range(6):
+            m.post(ra, days_ago=i + 1, author=f"r{i}", places=[street])
+        fb = m.venue("facebook.com/groups/bvd123", platform="facebook", crawlable=False)
+        fb.name = None
+        m.link(ra, fb)
+        s.flush()
+        from beatmap.models import Link
+
+        s.get(Link, (ra.id, fb.id)).anchor_text = "Bevendean Community Noticeboard (Facebook)"
+    with session_scope(engine) as s:
+        G = build_graph(s, as_of=AS_OF)
+        named = [G.nodes[t]["label"] for t, d in G.succ[node("venue", fb.id)].items()
+                 if d["kind"] == "named"]
+        assert named == ["Bevendean"]
+        rank_all(s, as_of=AS_OF)
+        rows = {r["venue_key"]: r for r in beat_ranking(s, "B1")}
+    engine.dispose()
+    row = rows["facebook.com/groups/bvd123"]
+    assert row["name"] == "Bevendean Community Noticeboard (Facebook)"
+    assert "named after Bevendean" in row["reason"] or "Bevendean" in row["reason"]
