@@ -133,11 +133,11 @@ def drip(body: bytes, every: float, *, step: int = 1, stop: threading.Event | No
     return Raw(write)
 
 
-def stall(seconds: float, then: Answer | None = None) -> Callable[[dict[str, str]], Answer]:
-    """Answers only after ``seconds`` (past the client's timeout)."""
+def stall(stop: threading.Event, seconds: float = 120.0) -> Callable[[dict[str, str]], Answer]:
+    """Never answers in time: holds the request until ``stop`` is set (the server closes)."""
     def answer(_headers: dict[str, str]) -> Answer:
-        time.sleep(seconds)
-        return then or html("late")
+        stop.wait(seconds)
+        return html("late")
     return answer
 
 
