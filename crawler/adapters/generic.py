@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from datetime import datetime
@@ -20,6 +21,7 @@ from scrapy.http import Response
 from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo, site_of
 from crawler.adapters.dates import DISPLAY_TZ, parse_date
 from crawler.adapters.markup import (
+    MAX_ANCHORS_READ,
     absolute,
     contact_info,
     description,
@@ -270,7 +272,8 @@ def link_density(sel: Selector) -> float:
     total = len(node_text(root))
     if total == 0:
         return 0.0
-    linked = sum(len(node_text(a)) for a in root.iter("a"))
+    anchors = itertools.islice(root.iter("a"), MAX_ANCHORS_READ)  # a link farm: a sample is enough
+    linked = sum(len(node_text(a)) for a in anchors)
     return min(1.0, linked / total)
 
 

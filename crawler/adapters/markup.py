@@ -28,6 +28,10 @@ BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h
 # Context kept around a link: a list item or table row describing one group is < 300 chars.
 MAX_CONTEXT_CHARS = 300
 MAX_ANCHOR_CHARS = 200
+# Anchors read per page. A link farm of a million anchors took a minute and 1.5 GB to read
+# whole (tests/test_hostile_web.py); the adapter keeps at most MAX_LINKS (1,000) anyway, so
+# five times that is read and the rest of such a page adds no evidence.
+MAX_ANCHORS_READ = 5_000
 # Social platforms a venue points to in its "find us on" block.
 SOCIAL_DOMAINS = ("facebook.com", "fb.com", "fb.me", "instagram.com", "x.com", "twitter.com",
                   "nextdoor.co.uk", "nextdoor.com", "whatsapp.com", "wa.me", "t.me",
@@ -216,7 +220,9 @@ def links_in(node: etree._Element | None, base_url: str) -> list[LinkItem]:
         return []
     items: list[LinkItem] = []
     texts: dict[etree._Element, str] = {}  # container → text, computed once per container
-    for a in node.iter("a", "area"):
+    for seen, a in enumerate(node.iter("a", "area")):
+        if seen >= MAX_ANCHORS_READ:
+            break
         url = absolute(base_url, a.get("href"))
         if url is None or is_share_link(url):
             continue

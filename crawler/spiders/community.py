@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError
 from scrapy.http import Response
 from sqlalchemy import select
 from twisted.internet import task
@@ -245,6 +245,11 @@ class CommunitySpider(scrapy.Spider):
         if response is not None:
             status = response.status
         error = f"{type(exc).__name__}: {exc}"[:500]
+        if isinstance(exc, DownloadCancelledError) and not str(exc):
+            # Scrapy cancels a streamed body past DOWNLOAD_MAXSIZE without a message (an
+            # endless or chunked body with no Content-Length): say so in the ledger.
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            error = f"TooLarge: body cut off past the max size of {limit} bytes"
         if "maxsize" in error.lower() or "max size" in error.lower():
             self.crawler.stats.inc_value("fetch/too_large")
         self.crawler.stats.inc_value(f"fetch/error/{type(exc).__name__}")
