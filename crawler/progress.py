@@ -29,7 +29,8 @@ PROGRESS_SECONDS = 2.0
 PERSIST_SECONDS = 10.0
 PROGRESS_PREFIX = "@progress "
 # Scrapy close reasons → crawl_runs.status
-RUN_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
+RUN_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted",
+              "storage_full": "failed"}
 
 
 def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:

@@ -65,6 +65,11 @@ SPAM_WORDS = re.compile(r"\b(casino|viagra|cialis|payday loans?|crypto ?currency
                         r"betting|replica watches|escort|porn|forex|slots?)\b", re.I)
 SPAM_MIN_POSTS = 3
 SPAM_SHARE = 0.5
+# A full disk (SQLite's and PostgreSQL's words for it): no retry of the batch can succeed, so
+# the crawl stops with the batch rolled back and its URLs still leased; the next run reclaims
+# and fetches them again (tests/test_faults.py).
+STORAGE_FULL = re.compile(r"database or disk is full|disk I/O error|no space left on device|"
+                          r"could not extend file|file too large", re.I)
 CALENDAR_PAGES_PER_HOST = 30  # calendar-like URLs queued per host before they count as a trap
 _CALENDAR = re.compile(r"calendar|[?&](month|year|date|week|day)=|/events?/\d{4}", re.I)
 
@@ -90,6 +95,7 @@ class StorePipeline:
         self.scorer: LocalityScorer | None = None
         self.crawler: Crawler | None = None
         self._timer: task.LoopingCall | None = None
+        self.storage_full: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -116,6 +122,9 @@ class StorePipeline:
     def close_spider(self) -> None:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
+        if self.storage_full:
+            self.engine.dispose()
+            return
         self.flush()
         with session_scope(self.engine) as session:
             self._refresh_due(session, everything=True)
@@ -137,12 +146,15 @@ class StorePipeline:
         """Commit the buffered items (one transaction), then let the spider lease more."""
         items, self.buffer = self.buffer, []
         self.last_flush = time.monotonic()
-        if not items:
+        if not items or self.storage_full:
             return
         try:
             with session_scope(self.engine) as session:
                 self._store_all(session, items)
-        except Exception:  # noqa: BLE001 - one bad item must not lose the batch
+        except Exception as exc:  # noqa: BLE001 - one bad item must not lose the batch
+            if STORAGE_FULL.search(str(exc)):
+                self._stop_storage_full(exc)
+                return
             logger.exception("batch of %d failed; storing one by one", len(items))
             self.venues.clear()
             self.queued.clear()
@@ -152,6 +164,18 @@ class StorePipeline:
         spider = self.crawler.spider if self.crawler else None
         if spider is not None and hasattr(spider, "refill"):
             spider.refill()
+
+    def _stop_storage_full(self, exc: Exception) -> None:
+        """Stop the crawl: nothing more can be stored until space is freed."""
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        self.storage_full = reason
+        self.stats.set_value("store/fatal", f"storage full: {reason}")
+        logger.error("storage full (%s): stopping the crawl; the next run fetches the unstored "
+                     "pages again", reason)
+        if self.crawler is not None and self.crawler.engine is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_full"))
 
     def _store_alone(self, item) -> None:
         try:
