@@ -83,11 +83,17 @@ def urls(v: Venue) -> list[str]:
     return out
 
 
-def _head(v: Venue, title: str, body_class: str) -> str:
+# WordPress joins title parts with a literal "&#8211;" character reference.
+SEP = " &#8211; "
+
+
+def _head(v: Venue, title: str, body_class: str, *parts: str) -> str:
+    """Page head; ``title`` and ``parts`` are plain text, joined the way WordPress does."""
     o = origin(v)
+    title_html = SEP.join(e(t) for t in (title, *parts))
     return (f'<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="UTF-8" />\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
-            f"<title>{e(title)}</title>\n"
+            f"<title>{title_html}</title>\n"
             f'<link rel="alternate" type="application/rss+xml" title="{e(v.name)} &raquo; Feed" href="{o}/feed/" />\n'
             f'<link rel="https://api.w.org/" href="{o}/wp-json/" />\n'
             f'<link rel="EditURI" type="application/rsd+xml" title="RSD" href="{o}/xmlrpc.php?rsd" />\n'
@@ -160,7 +166,7 @@ def render(v: Venue, req: Req) -> Resp | None:
                     f'<nav class="navigation posts-navigation" aria-label="Posts"><div class="nav-links">{nav}</div></nav>'
                     + _foot(v))
     if path == "/about/":
-        return html(_head(v, f"About &#8211; {v.name}", "page-template-default page")
+        return html(_head(v, "About", "page-template-default page", v.name)
                     + f'<article class="page type-page status-publish hentry"><header class="entry-header">'
                       f'<h1 class="entry-title">About</h1></header><div class="entry-content">'
                       f"<p>{e(v.name)} brings neighbours together. Everyone living locally is welcome.</p>"
@@ -200,8 +206,9 @@ def _single(v: Venue, path: str) -> Resp | None:
         older = newest[i + 1] if i + 1 < len(newest) else None
         nav = (f'<nav class="navigation post-navigation"><a href="{post_url(v, older)}" '
                f'rel="prev">Previous post</a></nav>') if older else ""
-        return html(_head(v, f"{p.title} &#8211; {v.name}",
-                          f"post-template-default single single-post postid-{p.num} single-format-standard")
+        return html(_head(v, p.title,
+                          f"post-template-default single single-post postid-{p.num} single-format-standard",
+                          v.name)
                     + _article(v, p, True) + nav + _foot(v))
     return None
 
@@ -290,7 +297,7 @@ def _author(v: Venue, author_slug: str) -> Resp | None:
     if not posts:
         return None
     items = "".join(_article(v, p, False) for p in posts[:PER_PAGE])
-    return html(_head(v, f"{posts[0].author} &#8211; {v.name}", "archive author")
+    return html(_head(v, posts[0].author, "archive author", v.name)
                 + f'<header class="page-header"><h1 class="page-title">Author: <span class="vcard">{e(posts[0].author)}</span></h1></header>'
                 + items + _foot(v))
 
