@@ -173,23 +173,32 @@ def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None 
     filtered list shows each venue's place in the beat's full list.
     """
     target = resolve_beat(session, beat)
-    stmt = (select(VenueScore, Venue).join(Venue, Venue.id == VenueScore.venue_id)
-            .where(VenueScore.beat_id == target.id, Venue.state != "out",
-                   Venue.merged_into_id.is_(None))
-            .order_by(VenueScore.rank, Venue.id))
+    shown = [VenueScore.beat_id == target.id, Venue.state != "out", Venue.merged_into_id.is_(None)]
     if not include_sensitive:
-        stmt = stmt.where(Venue.sensitive.is_(False))
-    pairs = [(score, venue) for score, venue in session.execute(stmt)]
-    outreach = latest_outreach(session, [v.id for _, v in pairs], target.id)
-    rows = [_row(score, venue, outreach.get(venue.id)) for score, venue in pairs]
-    _name_unnamed(session, rows)
-    # Number the visible list 1..n (hidden venues leave no gaps that hint at them).
-    for i, row in enumerate(rows, start=1):
-        row["rank"] = i
+        shown.append(Venue.sensitive.is_(False))
+    # Each venue's place in the beat's full visible list, numbered in SQL so that a page of
+    # the top 50 out of thousands builds 50 rows, not thousands.
+    position = func.row_number().over(order_by=(VenueScore.rank, Venue.id))
+    visible = (select(VenueScore.venue_id.label("venue_id"), position.label("pos"))
+               .join(Venue, Venue.id == VenueScore.venue_id).where(*shown).subquery())
+    stmt = (select(VenueScore, Venue, visible.c.pos)
+            .join(Venue, Venue.id == VenueScore.venue_id)
+            .join(visible, visible.c.venue_id == VenueScore.venue_id)
+            .where(VenueScore.beat_id == target.id).order_by(visible.c.pos))
     if platform:
-        rows = [r for r in rows if r["platform"] == platform]
+        stmt = stmt.where(Venue.platform == platform)
     if crawlable is not None:
-        rows = [r for r in rows if r["crawlable"] is bool(crawlable)]
+        stmt = stmt.where(Venue.crawlable.is_(bool(crawlable)))
+    if limit is not None and not (status or topic):
+        stmt = stmt.limit(limit)  # status and topic are read from the built rows below
+    found = session.execute(stmt).all()
+    outreach = latest_outreach(session, [v.id for _, v, _ in found], target.id)
+    rows = []
+    for score, venue, pos in found:
+        row = _row(score, venue, outreach.get(venue.id))
+        row["rank"] = pos  # hidden venues leave no gaps that hint at them
+        rows.append(row)
+    _name_unnamed(session, rows)
     if status:
         rows = [r for r in rows if r["status"] == status or status in r["flags"]]
     if topic:
