@@ -67,6 +67,7 @@ def _crawl(web, seeds: list[str], workers: int, workdir: Path) -> dict:
     env.update({f"BEATMAP_{k.upper()}": v for k, v in settings.items()})
     try:
         run_id = start_distributed(Config.load(settings, environ={}), seeds=seeds)
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         procs = [subprocess.Popen([sys.executable, "-m", "crawler.worker", "--run", str(run_id),  # noqa: S603
                                    "--name", f"bench{i}"], env=env, cwd=workdir,
@@ -74,11 +75,14 @@ def _crawl(web, seeds: list[str], workers: int, workdir: Path) -> dict:
                  for i in range(workers)]
         codes = [p.wait(WORKER_TIMEOUT) for p in procs]
         seconds = time.perf_counter() - started
+        cpu = _children_cpu() - cpu_before
         engine = make_engine(db)
         with session_scope(engine) as s:
             done = s.execute(select(func.count()).select_from(LedgerEntry)
                              .where(LedgerEntry.state == "done")).scalar_one()
             posts = s.execute(select(func.count()).select_from(Post)).scalar_one()
+            times = sorted(s.execute(select(LedgerEntry.fetched_at)
+                                     .where(LedgerEntry.fetched_at.is_not(None))).scalars())
         engine.dispose()
     finally:
         drop()
@@ -87,9 +91,20 @@ def _crawl(web, seeds: list[str], workers: int, workdir: Path) -> dict:
         if keys:
             client.delete(*keys)
         client.close()
+    # When the pages were fetched, from the first: the shape of the crawl, start-up excluded.
+    timeline = {f"p{int(q * 100)}": round((times[int(q * (len(times) - 1))] - times[0])
+                                          .total_seconds(), 1) for q in (0.5, 0.9, 1.0)}
     return {"workers": workers, "exit_codes": codes, "pages": done, "posts": posts,
             "seconds": round(seconds, 1), "pages_per_s": round(done / seconds, 1),
-            "requests_served": len(web.request_log)}
+            "fetch_seconds_from_first_page": timeline, "worker_cpu_seconds": round(cpu, 1),
+            "cores_used": round(cpu / seconds, 2), "requests_served": len(web.request_log)}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(results: dict) -> None:

@@ -237,8 +237,24 @@ class LedgerScheduler(Scheduler):
                 self._resync_if_lost()
                 self.reap()
             self._wake()
+            self._finish_when_idle()
         except redis.RedisError as exc:
             self._redis_down(exc)
+
+    def _finish_when_idle(self) -> None:
+        """Notice the end of the run at the next tick, not at the engine's next 5-second
+        idle signal (the spider's idle handler makes the same decision)."""
+        engine = self.crawler.engine
+        if getattr(engine, "_slot", None) is None or not engine.spider_is_idle():
+            return
+        verdict = self.idle_verdict()
+        if verdict == "work":
+            return
+        if verdict == "finished":
+            self.frontier.mark_finished(f"worker:{self.worker_name}",
+                                        {"pages": self.stats.get_value("store/pages", 0)})
+        self.stopping = True
+        deferred_from_coro(engine.close_spider_async(reason=verdict))
 
     def window(self) -> int:
         alive = self.server.zcount(self.keys.workers, time.time() - HEARTBEAT_TTL, "+inf")

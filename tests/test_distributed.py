@@ -335,7 +335,18 @@ def test_redis_restarted_mid_crawl(world, tmp_path):
         web.clear_log()
         db = world["new_db"]()
         settings = _settings(db, web, f"redis://:{password}@127.0.0.1:{port}/0", "bm")
-        run_id = _start_run(world, settings)
+        # started the way an analyst does: seeds, then `beatmap crawl --distributed`
+        from click.testing import CliRunner
+
+        from beatmap.cli import cli
+
+        env = {f"BEATMAP_{k.upper()}": v for k, v in settings.items()}
+        for url in world["seeds"]:
+            assert CliRunner().invoke(cli, ["seeds", "add", url], env=env).exit_code == 0
+        result = CliRunner().invoke(cli, ["crawl", "--distributed"], env=env)
+        assert result.exit_code == 0, result.output
+        assert password not in result.output
+        run_id = int(result.output.split("distributed crawl ")[1].split()[0])
         workers = [_start_worker(settings, run_id, f"r{i}", tmp_path) for i in range(2)]
         engine = make_engine(db)
         deadline = time.monotonic() + 60
@@ -456,3 +467,29 @@ def test_distributed_mode_refuses_sqlite(sqlite_db):
     result = CliRunner().invoke(cli, ["--db", sqlite_db, "crawl", "--distributed"],
                                 env={"BEATMAP_CONTACT_URL": CONTACT, "BEATMAP_CRAWL_PURPOSE": "t"})
     assert result.exit_code == 1 and "PostgreSQL" in result.output
+
+
+def test_scrapyd_path_builds_the_worker_settings(pg_db, prefix, monkeypatch):
+    """`scrapy crawl beatmap-worker` (Scrapyd) gets the distributed settings from beatmap's
+    own settings and attaches to the run announced in Redis."""
+    from scrapy.settings import Settings
+
+    from crawler.distributed import start_distributed
+    from crawler.spiders.distributed import DistributedSpider
+
+    settings = {"db": pg_db, "contact_url": CONTACT, "crawl_purpose": "t",
+                "redis_url": SHARED_REDIS, "redis_prefix": prefix}
+    run_id = start_distributed(Config.load(settings, environ={}), seeds=["http://venue.example/"])
+    for key, value in _env(settings).items():
+        if key.startswith("BEATMAP_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BEATMAP_WORKER_NAME", "scrapyd-1")
+    scrapy_settings = Settings({"SCHEDULER": "scrapy.core.scheduler.Scheduler"})
+    DistributedSpider.update_settings(scrapy_settings)
+    assert scrapy_settings["SCHEDULER"] == "crawler.redis_scheduler.LedgerScheduler"
+    assert scrapy_settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
+    assert scrapy_settings["SCHEDULER_SERIALIZER"] == "crawler.redis_serializer"
+    assert scrapy_settings.getbool("SCHEDULER_PERSIST")
+    assert scrapy_settings.getint("BEATMAP_RUN_ID") == run_id
+    assert scrapy_settings["BEATMAP_WORKER_NAME"] == "scrapyd-1"
+    assert scrapy_settings["SCHEDULER_QUEUE_KEY"] == f"{prefix}:run:{run_id}:requests"
