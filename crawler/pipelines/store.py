@@ -70,6 +70,9 @@ SPAM_SHARE = 0.5
 # and fetches them again (tests/test_faults.py).
 STORAGE_FULL = re.compile(r"database or disk is full|disk I/O error|no space left on device|"
                           r"could not extend file|file too large", re.I)
+# URLs remembered as already queued, to skip repeated inserts of navigation links; bounded so
+# that memory does not grow with the crawl (≈ 100 bytes each).
+QUEUED_MEMO_MAX = 200_000
 CALENDAR_PAGES_PER_HOST = 30  # calendar-like URLs queued per host before they count as a trap
 _CALENDAR = re.compile(r"calendar|[?&](month|year|date|week|day)=|/events?/\d{4}", re.I)
 
@@ -419,6 +422,8 @@ class StorePipeline:
             fp = url_fp(url)
             if fp in self.queued:
                 continue
+            if len(self.queued) >= QUEUED_MEMO_MAX:
+                self.queued.clear()  # only a memo: the ledger's ON CONFLICT keeps it correct
             self.queued.add(fp)
             host = host_of(url)
             reason = trap_reason(url) or self._calendar_trap(host, url)
