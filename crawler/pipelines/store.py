@@ -57,7 +57,9 @@ BATCH_SECONDS = 0.25
 MIN_REVISIT = timedelta(days=1)
 MAX_REVISIT = timedelta(days=30)
 DORMANT_REVISIT = timedelta(days=90)
-DORMANT_AFTER = timedelta(days=365)  # no post for a year: dormant
+# No post for two years: dormant. Small volunteer groups often post a few times a year and
+# go quiet over a winter; one year flagged live venues as dormant on the sample web.
+DORMANT_AFTER = timedelta(days=730)
 VENUE_REFRESH_SECONDS = 30.0  # recount a busy venue's posts at most this often (and at the end)
 REVISIT_KINDS = frozenset({"home", "listing", "feed", "api", "sitemap", "board"})
 # Hijack evidence: most posts of a page full of spam vocabulary.
