@@ -166,3 +166,16 @@ def test_author_handles_never_stored(sample_crawl):
     with session_scope(sample_crawl["engine"]) as s:
         keys = s.execute(select(Post.author_key).where(Post.author_key.is_not(None))).scalars().all()
     assert keys and all(":" in k and handle.lower() not in k.lower() for k in keys)
+
+
+def test_status_flags_follow_the_evidence(sample_crawl):
+    """Dormant (no post for two years) and hijacked (spam takes over) venues are flagged."""
+    with session_scope(sample_crawl["engine"]) as s:
+        status = dict(s.execute(select(Venue.key, Venue.status)).all())
+    truth = [v for v in sample_crawl["truth"]["venues"]
+             if v["crawlable"] and v["status"] in ("live", "dormant", "hijacked")
+             and not v.get("duplicate_of") and v["posts"]]
+    judged = [(v["status"], status.get(_key(v["url"]))) for v in truth]
+    assert all(ours == "hijacked" for want, ours in judged if want == "hijacked")
+    agree = sum(1 for want, ours in judged if want == ours)
+    assert agree / len(judged) >= 0.9, [j for j in judged if j[0] != j[1]]
