@@ -98,10 +98,16 @@ def run_worker(config: Config, *, run_id: int | None = None, name: str | None = 
 
     Twisted's reactor runs once per process, so call this once (the CLI does).
     """
+    import warnings
+
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders.distributed import DistributedSpider
 
+    # scrapy-redis 0.9.1 still calls two APIs Scrapy 2.19 deprecates; harmless, and noisy in
+    # an operator's log on every request
+    for message in (r"Spider\.log\(\) is deprecated", r"Passing a 'spider' argument to Stats"):
+        warnings.filterwarnings("ignore", message=message)
     settings = run_settings(config, run_id, name, idle_timeout)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(DistributedSpider)
