@@ -221,6 +221,8 @@ def run_crawl(config: Config, *, seeds: Iterable[str] | None = None,
                          seeds_only=seeds_only, resume=resume)
     env = dict(os.environ)
     env["BEATMAP_CRAWL_CONFIG"] = json.dumps(config.as_dict())
+    # The crawl logs as verbosely as its caller (the CLI's -v/-vv), so progress stays readable.
+    env["BEATMAP_CRAWL_LOG_LEVEL"] = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     cmd = [sys.executable, "-m", "crawler.run", "--child", "--run-id", str(run_id),
            "--max-pages", str(budget)] + (["--seeds-only"] if seeds_only else [])
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env,  # noqa: S603
@@ -270,6 +272,7 @@ def child_main(run_id: int, max_pages: int, seeds_only: bool) -> int:
     settings = build_settings(config, run_id=run_id, max_pages=max_pages,
                               seeds_only=seeds_only, owner=make_owner(run_id),
                               progress_fd=sys.stdout.fileno())
+    settings["LOG_LEVEL"] = os.environ.get("BEATMAP_CRAWL_LOG_LEVEL", settings["LOG_LEVEL"])
     process = CrawlerProcess(settings)
     process.crawl(CommunitySpider)
     process.start()

@@ -98,10 +98,13 @@ class RobotsFailClosedMiddleware:
         return rules
 
     async def _fetch(self, origin: str, request: Request) -> _Rules:
+        # No retries here: an unreachable robots.txt already means "disallow for now", and the
+        # ledger tries the URL again later; retrying would only hold the host's slot.
+        meta = {"dont_obey_robotstxt": True, "robots_for": origin, "dont_retry": True}
+        if request.meta.get("proxy"):
+            meta["proxy"] = request.meta["proxy"]
         robots = Request(f"{origin}/robots.txt", priority=ROBOTS_PRIORITY, callback=NO_CALLBACK,
-                         meta={"dont_obey_robotstxt": True, "robots_for": origin,
-                               "proxy": request.meta.get("proxy")} if request.meta.get("proxy")
-                         else {"dont_obey_robotstxt": True, "robots_for": origin})
+                         meta=meta)
         self.stats.inc_value("robots/fetched")
         try:
             response = await self.crawler.engine.download_async(robots)
