@@ -288,7 +288,8 @@ def _add_mentions(session: Session, G: nx.DiGraph, beat_ids: set[int]) -> dict[s
         template = posts >= TEMPLATE_MIN_POSTS and count >= TEMPLATE_SHARE * posts
         if template:
             weight = min(weight, NAME_EVIDENCE)
-        G.nodes[vnode]["evidence"] += weight * spec[pnode]
+        # A postcode or place missing from the reference tables (not imported): unresolved.
+        G.nodes[vnode]["evidence"] += weight * spec.get(pnode, UNRESOLVED_SPECIFICITY)
         if pnode in G:
             G.add_edge(vnode, pnode, kind="mentions", weight=round(weight, 6), count=count,
                        template=template)

@@ -116,9 +116,10 @@ def test_sigkill_soak(sqlite_db):
     _kill_loop(sqlite_db, SOAK_KILLS, random.Random(SEED + 1))
 
 
+@pytest.mark.soak
 @pytest.mark.postgres
 def test_sigkill_loop_on_postgresql(pg_db):
-    _kill_loop(pg_db, 3, random.Random(SEED + 2))
+    _kill_loop(pg_db, SOAK_KILLS // 5, random.Random(SEED + 2))
 
 
 def _config(db: str, web: MiniWeb, **extra) -> Config:
