@@ -119,7 +119,7 @@ def crawl(ctx: click.Context, seeds_only: bool, max_pages: int | None, purpose: 
         from crawler.distributed import crawl_command
 
         crawl_command(config, status=status, run_id=run_id, max_pages=max_pages,
-                      purpose=purpose, seeds_only=seeds_only)
+                      purpose=purpose, seeds_only=seeds_only, resume=resume)
         return
     started = time.monotonic()
     last = {"t": 0.0}

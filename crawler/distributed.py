@@ -178,8 +178,10 @@ def worker_settings(config: Config, *, run_id: int, name: str, max_pages: int,
 
 def start_distributed(config: Config, *, seeds: Iterable[str] | None = None,
                       max_pages: int | None = None, purpose: str | None = None,
-                      seeds_only: bool = False, actor: str | None = None) -> int:
-    """Create a distributed run, queue its seeds and offer the first window to the workers.
+                      seeds_only: bool = False, actor: str | None = None,
+                      resume: bool = False) -> int:
+    """Create a distributed run, queue its seeds and offer the first window to the workers;
+    with ``resume``, attach to the newest unfinished distributed run and announce it again.
 
     Returns the run id. Workers (``beatmap worker``) attach to it on any machine.
     """
@@ -192,29 +194,53 @@ def start_distributed(config: Config, *, seeds: Iterable[str] | None = None,
     purpose = (purpose if purpose is not None else config.crawl_purpose) or ""
     check_ready(config, purpose)
     client = connect_redis(config.redis_url)
-    keys = RedisKeys(check_prefix(config.redis_prefix))
-    budget = max_pages if max_pages is not None else config.max_pages
-    run_id = prepare_run(config, seeds=seeds, purpose=purpose, actor=actor or cli_actor(),
-                         max_pages=budget, seeds_only=seeds_only, resume=False,
-                         mode="distributed")
-    keys = RedisKeys(keys.prefix, run_id)
-    client.set(keys.epoch, str(int(time.time())))
+    prefix = check_prefix(config.redis_prefix)
+    if resume:
+        run_id, budget = _reopen_distributed(config)
+    else:
+        budget = max_pages if max_pages is not None else config.max_pages
+        run_id = prepare_run(config, seeds=seeds, purpose=purpose, actor=actor or cli_actor(),
+                             max_pages=budget, seeds_only=seeds_only, resume=False,
+                             mode="distributed")
+    keys = RedisKeys(prefix, run_id)
+    # a resumed run whose Redis keys are gone (Redis restarted) gets its open offers again
+    fresh = client.set(keys.epoch, str(int(time.time())), nx=True)
     client.set(keys.current_run, str(run_id))
     engine = open_engine(config.db)
     try:
         # the starting command only offers; it never claims, so it needs no worker identity
         frontier = LedgerFrontier(engine, run_id, f"@starter:{run_id}", max_pages=budget,
                                   max_per_host=config.max_pages_per_host)
-        leases = frontier.take_offers(WINDOW_PER_WORKER, host_cap=WINDOW_HOST_CAP)
+        leases = frontier.current_offers() if resume and fresh else []
+        leases += frontier.take_offers(WINDOW_PER_WORKER, host_cap=WINDOW_HOST_CAP)
         offered = offer_leases(client, keys, leases)
     finally:
         engine.dispose()
-    logger.info("distributed run %d started: %d requests offered", run_id, offered)
+    logger.info("distributed run %d %s: %d requests offered", run_id,
+                "resumed" if resume else "started", offered)
     return run_id
 
 
+def _reopen_distributed(config: Config) -> tuple[int, int]:
+    engine = open_engine(config.db)
+    try:
+        with session_scope(engine) as session:
+            run = session.execute(select(CrawlRun)
+                                  .where(CrawlRun.mode == "distributed",
+                                         CrawlRun.status.in_(("running", "interrupted")))
+                                  .order_by(CrawlRun.started_at.desc()).limit(1)
+                                  ).scalar_one_or_none()
+            if run is None:
+                raise ConfigError("no unfinished distributed run to resume: start one with "
+                                  "`beatmap crawl --distributed`")
+            run.status, run.finished_at = "running", None
+            return run.id, int((run.config or {}).get("max_pages", config.max_pages))
+    finally:
+        engine.dispose()
+
+
 def crawl_command(config: Config, *, status: bool, run_id: int | None, max_pages: int | None,
-                  purpose: str | None, seeds_only: bool) -> None:
+                  purpose: str | None, seeds_only: bool, resume: bool = False) -> None:
     """``beatmap crawl --status`` and ``beatmap crawl --distributed`` (echoes its lines)."""
     import click
 
@@ -223,8 +249,9 @@ def crawl_command(config: Config, *, status: bool, run_id: int | None, max_pages
             click.echo(line)
         return
     run_id = start_distributed(config, max_pages=max_pages, purpose=purpose,
-                               seeds_only=seeds_only)
-    click.echo(f"distributed crawl {run_id} started: its seeds are in the shared frontier at "
+                               seeds_only=seeds_only, resume=resume)
+    click.echo(f"distributed crawl {run_id} {'resumed' if resume else 'started'}: its "
+               f"{'open URLs' if resume else 'seeds'} are in the shared frontier at "
                f"{safe_redis_url(config.redis_url)}. Start workers on any machine with "
                f"`beatmap worker` (same db and redis_url settings); follow it with "
                f"`beatmap crawl --status`.")

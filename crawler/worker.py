@@ -189,6 +189,10 @@ class WorkerMonitor:
                 workers[self.name] = {**info,
                                       "stats": _jsonable(self.crawler.stats.get_stats())}
                 stats["workers"] = workers
+                # the run's figures are the sum of its workers' (what the web UI shows)
+                stats["progress"] = {key: sum(w.get(key, 0) or 0 for w in workers.values())
+                                     for key in ("pages", "posts", "venues", "errors",
+                                                 "blocked", "rate")}
                 run.stats = stats
         self.last_persist = time.monotonic()
 

@@ -249,6 +249,11 @@ def test_two_workers_store_what_one_process_stores(world, prefix, acl_url, tmp_p
     assert not marker.exists()
     assert client.llen(keys.rejected) == 2  # the pickle and the foreign callback
     assert _run_status(db, run_id) == "finished"
+    engine = make_engine(db)
+    with session_scope(engine) as s:
+        progress = s.get(CrawlRun, run_id).stats["progress"]
+    engine.dispose()
+    assert progress["pages"] >= len(world["single"]["pages"])  # summed over both workers
     # progress is visible from any machine
     from click.testing import CliRunner
 
@@ -493,3 +498,24 @@ def test_scrapyd_path_builds_the_worker_settings(pg_db, prefix, monkeypatch):
     assert scrapy_settings.getint("BEATMAP_RUN_ID") == run_id
     assert scrapy_settings["BEATMAP_WORKER_NAME"] == "scrapyd-1"
     assert scrapy_settings["SCHEDULER_QUEUE_KEY"] == f"{prefix}:run:{run_id}:requests"
+
+
+def test_resume_attaches_to_the_unfinished_run(pg_db, prefix):
+    import redis
+
+    from beatmap.config import ConfigError
+    from crawler.distributed import RedisKeys, start_distributed
+
+    config = Config.load({"db": pg_db, "contact_url": CONTACT, "crawl_purpose": "t",
+                          "redis_url": SHARED_REDIS, "redis_prefix": prefix}, environ={})
+    with pytest.raises(ConfigError, match="no unfinished distributed run"):
+        start_distributed(config, resume=True)
+    run_id = start_distributed(config, seeds=["http://venue.example/", "http://b.example/"])
+    client = redis.Redis.from_url(SHARED_REDIS)
+    keys = RedisKeys(prefix, run_id)
+    assert client.zcard(keys.queue) == 2
+    client.delete(keys.queue, keys.epoch, keys.current_run)  # as after a Redis restart
+    assert start_distributed(config, resume=True) == run_id
+    assert int(client.get(keys.current_run)) == run_id
+    assert client.zcard(keys.queue) == 2  # the open offers, pushed again from the ledger
+    client.close()
