@@ -407,3 +407,44 @@ def test_posts_only_from_stored_pages(crawl):
     with_pages = {p.id for p in crawl["pages"].values()}
     assert Counter(post.page_id in with_pages for post in crawl["posts"])[False] == 0
     assert func  # keep the import for sqlalchemy counts used above
+
+
+NUL_SITE = {
+    "nul.example": {
+        "/": (200, {"Content-Type": "text/html; charset=utf-8"},
+              b"<html><head><title>Nul\x00home</title><meta name='description' content='a\x00b'>"
+              b"<meta name='generator' content='Word\x00Press'></head><body>"
+              b"<a href='/p/1'>first\x00post</a><a href='/p/%00x'>nul path</a>"
+              b"<a href='http://other\x00.example/'>bad host</a>"
+              b"<a href='http://friends.example/'>friends\x00of the park</a></body></html>"),
+        "/p/1": (200, {"Content-Type": "text/html"},
+                 b"<html><head><meta name='author' content='Ann\x00Other'></head><body><article>"
+                 b"<h1>Bins\x00late</h1><p>Posted on 3 March 2026 by Ann\x00Other</p><p>The bins "
+                 b"on Elm\x00Grove were late again; the residents asked the council." + b" The "
+                 b"residents of Elm Grove met at the community centre to talk about bins, "
+                 b"parking and the park\x00cafe; everyone is welcome." * 3 + b"</p>"
+                 b"</article></body></html>"),
+        "/feed.xml": raw_bytes(b'<?xml version="1.0"?><rss><channel><title>F\x00</title><item>'
+                               b"<title>T\x00</title><link>http://nul.example/p/1</link>"
+                               b"</item></channel></rss>", "application/rss+xml"),
+    },
+    "friends.example": {"/": html("friends")},
+}
+
+
+@pytest.mark.postgres
+def test_nul_bytes_everywhere_on_postgresql(pg_db):
+    """PostgreSQL refuses NUL in text: a page full of them is stored clean, not dropped."""
+    with HostileWeb(NUL_SITE) as web:
+        run_id = run_crawl(_config(pg_db, web), seeds=["http://nul.example/"])
+    engine = make_engine(pg_db)
+    with session_scope(engine) as s:
+        run = s.get(CrawlRun, run_id)
+        ledger = {e.url: e for e in s.execute(select(LedgerEntry)).scalars()}
+        pages = {p.url: p for p in s.execute(select(Page)).scalars()}
+        posts = s.execute(select(Post)).scalars().all()
+    engine.dispose()
+    assert run.status == "finished" and not run.stats.get("store/error"), run.stats
+    assert ledger["http://nul.example/p/1"].state == "done", ledger["http://nul.example/p/1"]
+    assert "http://nul.example/p/1" in pages
+    assert posts and all("\x00" not in (p.text or "") + (p.title or "") for p in posts)
