@@ -295,6 +295,8 @@ class _Conn(asyncio.Protocol):
         self.web.request_log.append(RequestRecord(time.time(), host, path, status, ua, method))
         head = self._head(status, resp, len(body) if resp.chunks is None else resp.length, keep, etag)
         assert self.transport is not None
+        if self.transport.is_closing():
+            return
         self.transport.write(head + (b"" if method == "HEAD" else body))
         if not keep:
             self.transport.close()
@@ -340,10 +342,13 @@ class _Conn(asyncio.Protocol):
         self.transport.write(self._head(resp.status, resp, resp.length, keep, None))
         if method != "HEAD":
             for chunk in _iter(resp.chunks):
-                if self.closed:
+                # A set Event does not yield to the loop, so without the explicit check a client
+                # that hung up would get writes until asyncio reports the lost connection.
+                if self.closed or self.transport.is_closing():
                     return
                 await self.can_write.wait()
                 self.transport.write(chunk)
+                await asyncio.sleep(0)
         if not keep:
             self.close()
 
