@@ -51,8 +51,8 @@ def check_whole(engine, *, complete: bool) -> dict[str, int]:
         post_urls = s.execute(select(Post.url)).scalars().all()
         assert len(post_urls) == len(set(post_urls)), "a post stored twice"
         orphans = s.execute(select(func.count()).select_from(Post)
-                            .where(Post.page_id.is_not(None),
-                                   Post.page_id.not_in(select(Page.id)))).scalar_one()
+                            .where(Post.page_id.is_(None)
+                                   | Post.page_id.not_in(select(Page.id)))).scalar_one()
         assert orphans == 0, "a post without its page"
         with_posts = set(s.execute(select(Page.url).join(Post, Post.page_id == Page.id))
                          .scalars())
