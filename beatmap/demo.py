@@ -108,7 +108,8 @@ def _rank_and_export(engine, out: Path, step: Steps, web_dir: Path) -> int:
     with session_scope(engine) as session:
         sensitive = flag_sensitive(session)
         stats = rank_all(session)
-    step.done(f"{sensitive} sensitive venues hidden by default; {stats}")
+    step.done(f"{sensitive} sensitive venues hidden by default; {stats.rows} ranked entries for "
+              f"{stats.venues} venues over {stats.beats} beats in {stats.seconds:.1f} s")
 
     step(f"exports in {out}/")
     with session_scope(engine) as session:
@@ -122,7 +123,7 @@ def _rank_and_export(engine, out: Path, step: Steps, web_dir: Path) -> int:
         users = ensure_demo_users(session)
 
     print()
-    print("Open the web UI:  .venv/bin/beatmap serve   (then http://127.0.0.1:8150/)")
+    print("Open the web UI:  make serve   (or .venv/bin/beatmap serve; then http://127.0.0.1:8150/)")
     for user in users:
         print(f"  sign in as {user.username!r} ({user.role}) with password {user.password!r}")
     print(f"Spreadsheet: {out / 'beatmap.xlsx'}   map: {out / 'map.html'}")
