@@ -81,7 +81,7 @@ def rank_command(ctx: click.Context, beat: str | None, fmt: str, limit: int | No
     with session_scope(engine) as session:
         target = resolve_beat(session, beat) if beat else None
         if not no_recompute:
-            stats = rank_all(session, as_of=when)
+            stats = rank_all(session, as_of=when, beats=[target.id] if target else None)
             click.echo(f"ranked {stats.venues} venues over {stats.beats} beats in "
                        f"{stats.seconds:.1f}s", err=True)
     with session_scope(engine) as session:

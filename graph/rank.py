@@ -328,16 +328,22 @@ def rank_graph(G: nx.DiGraph, *, as_of: datetime, feedback: tuple[dict, dict] | 
 
 def rank_all(session: Session, *, as_of: datetime | None = None,
              beats: list[int] | None = None) -> RankStats:
-    """Recompute and store the ranked venues of every beat (or of ``beats``, by id).
+    """Recompute and store the ranked venues of every beat (or only of ``beats``, by id).
 
-    The old rows of those beats are replaced inside the caller's transaction: run it in
-    :func:`beatmap.db.session_scope` so readers see either the old lists or the new ones.
+    Scores are always computed on the whole graph — a venue's share of evidence across beats
+    and its PageRank depend on all of it — so ranking one beat gives exactly the rows a full
+    run gives for that beat; ``beats`` only limits which beats' rows are replaced. The old rows
+    are replaced inside the caller's transaction: run it in :func:`beatmap.db.session_scope`
+    so readers see either the old lists or the new ones.
     """
     started = time.perf_counter()
     as_of = as_of or utcnow()
-    G = build_graph(session, beats=beats, as_of=as_of)
+    G = build_graph(session, as_of=as_of)
     built = time.perf_counter()
     ranked = rank_graph(G, as_of=as_of, feedback=_feedback(session))
+    if beats is not None:
+        wanted = set(beats)
+        ranked = {b: entries for b, entries in ranked.items() if node_id(b) in wanted}
     scored = time.perf_counter()
     beat_ids = [node_id(b) for b in ranked]
     now = utcnow()

@@ -516,3 +516,22 @@ def test_parts_module_constants_are_used():
     assert parts.RECENCY_HALF_LIFE_DAYS == 45.0 and parts.REACH_SCALE == 1.0
     assert (parts.SAFETY_SHARE_FULL, parts.PRIORITY_SHARE_FULL,
             parts.COMMUNITY_SHARE_FULL) == (0.25, 0.10, 0.5)
+
+
+def test_ranking_one_beat_gives_the_rows_of_a_full_run(engine):
+    """``rank_all(beats=[b])`` scores on the whole graph and replaces only b's rows."""
+    with session_scope(engine) as s:
+        random_world(Maker(s), seed=5)
+    with session_scope(engine) as s:
+        rank_all(s, as_of=AS_OF)
+        stored = {(r.beat_id, r.venue_id): (r.rank, r.score, r.reason)
+                  for r in s.scalars(select(VenueScore))}
+    target = max({b for b, _ in stored}, key=lambda b: sum(1 for x, _ in stored if x == b))
+    with session_scope(engine) as s:
+        s.execute(VenueScore.__table__.delete())
+    with session_scope(engine) as s:
+        stats = rank_all(s, as_of=AS_OF, beats=[target])
+        again = {(r.beat_id, r.venue_id): (r.rank, r.score, r.reason)
+                 for r in s.scalars(select(VenueScore))}
+    assert stats.beats == 1
+    assert again == {k: v for k, v in stored.items() if k[0] == target}
