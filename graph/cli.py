@@ -82,7 +82,8 @@ def rank_command(ctx: click.Context, beat: str | None, fmt: str, limit: int | No
         target = resolve_beat(session, beat) if beat else None
         if not no_recompute:
             stats = rank_all(session, as_of=when, beats=[target.id] if target else None)
-            click.echo(f"ranked {stats.venues} venues over {stats.beats} beats in "
+            beats_word = "beat" if stats.beats == 1 else "beats"
+            click.echo(f"ranked {stats.venues} venues over {stats.beats} {beats_word} in "
                        f"{stats.seconds:.1f}s", err=True)
     with session_scope(engine) as session:
         from sqlalchemy import select
