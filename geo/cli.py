@@ -19,6 +19,7 @@ from beatmap.models import Beat, Place, Postcode
 from geo.names import normalise
 
 logger = logging.getLogger(__name__)
+PROGRESS_LOGGERS = ("geo", "beatmap.db")
 
 LOOKUP_LIMIT = 20  # rows `gazetteer lookup` shows by default
 
@@ -39,18 +40,21 @@ def _progress_to_stderr() -> Iterator[None]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("  %(message)s"))
     handler.addFilter(lambda record: not getattr(record, "summary", False))  # echoed at the end
-    geo_logger = logging.getLogger("geo")
-    old_level, old_propagate = geo_logger.level, geo_logger.propagate
-    geo_logger.addHandler(handler)
-    if geo_logger.getEffectiveLevel() > logging.INFO:
-        geo_logger.setLevel(logging.INFO)
-    geo_logger.propagate = False  # printed once, here, not again by the root handler
+    # geo's own messages, and the row counts beatmap.db.upsert logs for the bulk writes.
+    loggers = [logging.getLogger(name) for name in PROGRESS_LOGGERS]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        if lg.getEffectiveLevel() > logging.INFO:
+            lg.setLevel(logging.INFO)
+        lg.propagate = False  # printed once, here, not again by the root handler
     try:
         yield
     finally:
-        geo_logger.removeHandler(handler)
-        geo_logger.setLevel(old_level)
-        geo_logger.propagate = old_propagate
+        for lg, (level, propagate) in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+            lg.propagate = propagate
 
 
 def _err(text: str) -> None:

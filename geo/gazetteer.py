@@ -64,9 +64,9 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from beatmap.db import upsert
 from beatmap.ids import stable_id
 from beatmap.models import Place, Postcode
-from geo.bulk import bulk_upsert
 from geo.index import BeatIndex
 from geo.names import normalise
 from geo.osgb import osgb_to_wgs84
@@ -643,7 +643,7 @@ def store_places(session: Session, rows: list[PlaceRow], index: BeatIndex,
                "locality": r.locality, "district": r.district, "prominence": r.prominence,
                "coarse": r.coarse, "source": r.source, "source_id": r.source_id}
               for r, b in zip(write, beats, strict=True)]
-    bulk_upsert(session, Place, values, keys=["id"], update=PLACE_UPDATE, label="places")
+    upsert(session, Place, values, keys=["id"], update=PLACE_UPDATE, label="places")
     gone = sorted(before - {place_id(r) for r in rows})
     for start in range(0, len(gone), 5_000):
         session.execute(delete(Place).where(Place.id.in_(gone[start:start + 5_000])))
@@ -831,8 +831,8 @@ def store_postcodes(session: Session, rows: PostcodeRows, index: BeatIndex,
                "lon": round(float(lo), 6), "quality": q, "beat_id": b}
               for code, la, lo, q, b in zip(rows.postcodes, rows.lat, rows.lon, rows.quality,
                                             beats, strict=True)]
-    bulk_upsert(session, Postcode, values, keys=["postcode"],
-                update=("outcode", "lat", "lon", "quality", "beat_id"), label="postcodes")
+    upsert(session, Postcode, values, keys=["postcode"],
+           update=("outcode", "lat", "lon", "quality", "beat_id"), label="postcodes")
     known = sum(1 for c in set(rows.postcodes) if c in existing)
     report.updated += known
     report.created += len(set(rows.postcodes)) - known
