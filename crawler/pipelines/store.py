@@ -643,11 +643,7 @@ def _plain(contact: dict[str, object]) -> dict[str, Any]:
 
 
 def _load_tagger(session: Session):
-    try:
-        from nlp.tagger import Tagger
-    except ImportError:
-        logger.warning("nlp.tagger is not available: posts are stored untagged "
-                       "(tag them later with the tagging command)")
-        return None
+    from nlp.tagger import Tagger  # imported here: spaCy loads only in the crawl process
+
     return Tagger.from_session(session)
 
