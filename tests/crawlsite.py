@@ -32,6 +32,15 @@ def gzip_bomb(size: int) -> Answer:
         b"<html>" + b" " * size + b"</html>", compresslevel=9)
 
 
+def request_target(handler: BaseHTTPRequestHandler) -> tuple[str, str]:
+    """(host, path) of a request sent to us as a forward proxy (absolute URI) or by Host header."""
+    target = handler.path
+    if target.startswith(("http://", "https://")):
+        parts = urlsplit(target)
+        return parts.netloc.lower(), parts.path + (f"?{parts.query}" if parts.query else "")
+    return (handler.headers.get("Host") or "").lower(), target
+
+
 class MiniWeb:
     def __init__(self, sites: dict[str, dict[str, Route]]):
         self.sites = sites
@@ -47,14 +56,7 @@ class MiniWeb:
                 pass
 
             def do_GET(self):
-                target = self.path
-                if target.startswith(("http://", "https://")):
-                    parts = urlsplit(target)
-                    host = parts.netloc.lower()
-                    path = parts.path + (f"?{parts.query}" if parts.query else "")
-                else:
-                    host = (self.headers.get("Host") or "").lower()
-                    path = target
+                host, path = request_target(self)
                 headers_in = {k.lower(): v for k, v in self.headers.items()}
                 with web._lock:
                     web.log.append((host, path))

@@ -13,7 +13,8 @@ import time
 import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+
+from tests.crawlsite import request_target
 
 Answer = tuple[int, dict[str, str], bytes]
 Writer = Callable[[BaseHTTPRequestHandler], None]
@@ -158,14 +159,7 @@ class HostileWeb:
                 pass
 
             def do_GET(self):
-                target = self.path
-                if target.startswith(("http://", "https://")):
-                    parts = urlsplit(target)
-                    host = parts.netloc.lower()
-                    path = parts.path + (f"?{parts.query}" if parts.query else "")
-                else:
-                    host = (self.headers.get("Host") or "").lower()
-                    path = target
+                host, path = request_target(self)
                 headers_in = {k.lower(): v for k, v in self.headers.items()}
                 with web._lock:
                     web.log.append((host, path, headers_in))
