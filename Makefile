@@ -31,7 +31,7 @@ browser:
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
 
 demo: setup
-	@$(BIN)/python -m beatmap.demo --out $(OUT)
+	@$(BIN)/python -m sampleweb.demo --out $(OUT)
 
 test: setup browser
 	@$(BIN)/python -m pytest -q -m "not soak" --durations=15
@@ -50,13 +50,13 @@ serve: setup
 	@$(BIN)/beatmap serve
 
 schema: setup
-	@$(BIN)/python -m beatmap.schemagen > schema.sql
-	@cp schema.sql beatmap/migrations/versions/0001_initial.sql
-	@echo "schema.sql regenerated from beatmap/models.py"
+	@$(BIN)/python -m storage.schemagen > schema.sql
+	@cp schema.sql storage/migrations/versions/0001_initial.sql
+	@echo "schema.sql regenerated from storage/models.py"
 
 docs: setup
-	@$(BIN)/python -m beatmap.config
-	@echo "README settings table regenerated from beatmap/config.py"
+	@$(BIN)/python -m storage.config
+	@echo "README settings table regenerated from storage/config.py"
 
 clean:
 	rm -rf $(OUT) .pytest_cache beatmap.db beatmap.db-wal beatmap.db-shm

@@ -1,7 +1,7 @@
 -- beatmap database schema: one DDL accepted by SQLite (3.35+) and PostgreSQL (13+).
--- Generated from beatmap/models.py by `make schema`; tests/test_schema.py checks that the
+-- Generated from storage/models.py by `make schema`; tests/test_schema.py checks that the
 -- two agree and that `beatmap init` (Alembic) produces exactly this.
--- Ids are BIGINT made by the application (beatmap/ids.py): no sequences, so one DDL fits both.
+-- Ids are BIGINT made by the application (storage/ids.py): no sequences, so one DDL fits both.
 
 CREATE TABLE audit_log (
     id BIGINT NOT NULL,

@@ -1,41 +1,24 @@
 """The ``beatmap`` command: thin click commands over importable functions.
 
-Each area adds its commands in its own module (``geo/cli.py``, ``crawler/cli.py`` …) and is
-listed in ``COMMAND_MODULES``. Errors a user can cause are one clear line and exit status 1;
+Each area's commands live in their own module under :mod:`beatmap.commands` and are added to
+the root group below. Errors a user can cause are one clear line and exit status 1;
 tracebacks are for bugs only (shown with ``--debug``).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 
 import click
 
 from beatmap import __version__
-from beatmap.config import Config, ConfigError
-from beatmap.db import DatabaseError, init_db
+from beatmap.commands import crawl, geo, purge, rank, tag, web
+from beatmap.commands.common import UserError, get_config
+from storage.config import Config, ConfigError
+from storage.db import DatabaseError, init_db
 
 logger = logging.getLogger(__name__)
-
-# (module, attribute) of each click command or group added to the top-level group.
-COMMAND_MODULES: list[tuple[str, str]] = [
-    ("beatmap.retention_cli", "purge_command"),
-    ("graph.cli", "rank_command"),
-    ("graph.cli", "export_command"),
-    ("beatmap.web.cli", "serve"), ("beatmap.web.cli", "users"),
-    ("nlp.cli", "tag"),
-    ("beatmap.sampleweb.cli", "sampleweb"),
-    ("crawler.cli", "seeds"), ("crawler.cli", "crawl"), ("crawler.cli", "venues"),
-    ("crawler.worker", "worker"),
-    ("geo.cli", "beats"), ("geo.cli", "gazetteer"),
-]
-
-
-class UserError(click.ClickException):
-    """An error the user can fix: printed as one line, exit status 1."""
-
 
 # Exceptions that carry a message meant for the user; anything else is a bug.
 USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, DatabaseError, OSError, ValueError)
@@ -56,10 +39,6 @@ class BeatmapGroup(click.Group):
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     return text.splitlines()[0]
-
-
-def get_config(ctx: click.Context) -> Config:
-    return ctx.find_root().obj["config"]
 
 
 @click.group(cls=BeatmapGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,13 +77,15 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _register() -> None:
-    for module_name, attr in COMMAND_MODULES:
-        module = importlib.import_module(module_name)
-        cli.add_command(getattr(module, attr))
-
-
-_register()
+for command in (
+    purge.purge_command,
+    rank.rank_command, rank.export_command,
+    web.serve, web.users,
+    tag.tag,
+    crawl.seeds, crawl.crawl, crawl.venues, crawl.worker,
+    geo.beats, geo.gazetteer,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -23,16 +23,16 @@ SEED, SIZE, AS_OF = 1, 4000, date(2026, 11, 1)
 
 
 def _world():
-    from beatmap.sampleweb.area import load_area_from_files
-    from beatmap.sampleweb.generate import make_spec
-    from beatmap.sampleweb.model import World
+    from sampleweb.area import load_area_from_files
+    from sampleweb.generate import make_spec
+    from sampleweb.model import World
 
     return World(make_spec(load_area_from_files(), seed=SEED, pages=SIZE, as_of=AS_OF))
 
 
 def _fetch(world, url: str) -> Response | None:
-    from beatmap.sampleweb.platforms.common import Req
-    from beatmap.sampleweb.site import handle
+    from sampleweb.platforms.common import Req
+    from sampleweb.site import handle
 
     for _ in range(5):
         parts = urlsplit(url)
@@ -53,7 +53,7 @@ def _fetch(world, url: str) -> Response | None:
 
 
 def _pages(world, platform: str) -> list[Response]:
-    from beatmap.sampleweb.platforms import renderer
+    from sampleweb.platforms import renderer
 
     out: list[Response] = []
     venues = [v for v in world.venues if v.platform == platform and v.crawlable]
@@ -87,7 +87,7 @@ def run(results: dict) -> None:
     results["sample_web"] = {"seed": SEED, "size_pages": SIZE}
     per_platform: dict[str, dict] = {}
     every: list[Response] = []
-    from beatmap.sampleweb.platforms import PLATFORMS
+    from sampleweb.platforms import PLATFORMS
 
     for platform in PLATFORMS:
         pages = _pages(world, platform)

@@ -140,12 +140,12 @@ class _Sampler:
 
 def crawl_sample_web(pages: int, *, marks: tuple[int, ...] = (), **settings: Any) -> dict[str, Any]:
     """Build a sample web of about ``pages`` pages, crawl it from its seeds, report figures."""
-    from beatmap.config import Config
-    from beatmap.db import init_db
-    from beatmap.sampleweb.area import DEFAULT_BEATS, load_area_from_files
-    from beatmap.sampleweb.generate import build
-    from beatmap.sampleweb.server import SampleWeb
     from crawler.run import run_crawl
+    from sampleweb.area import DEFAULT_BEATS, load_area_from_files
+    from sampleweb.generate import build
+    from sampleweb.server import SampleWeb
+    from storage.config import Config
+    from storage.db import init_db
 
     with tempfile.TemporaryDirectory(prefix="beatmap-bench-crawl-") as tmp:
         out = Path(tmp)

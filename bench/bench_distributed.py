@@ -31,7 +31,7 @@ def _new_db() -> tuple[str, object]:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from beatmap.db import init_db, make_engine
+    from storage.db import init_db, make_engine
 
     name = "beatmap_bench_" + uuid.uuid4().hex[:10]
     admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -51,10 +51,10 @@ def _crawl(web, seeds: list[str], workers: int, workdir: Path) -> dict:
     import redis
     from sqlalchemy import func, select
 
-    from beatmap.config import Config
-    from beatmap.db import make_engine, session_scope
-    from beatmap.models import LedgerEntry, Post
     from crawler.distributed import start_distributed
+    from storage.config import Config
+    from storage.db import make_engine, session_scope
+    from storage.models import LedgerEntry, Post
 
     db, drop = _new_db()
     prefix = f"bmbench-{uuid.uuid4().hex[:8]}"
@@ -108,9 +108,9 @@ def _children_cpu() -> float:
 
 
 def run(results: dict) -> None:
-    from beatmap.sampleweb.area import DEFAULT_BEATS, load_area_from_files
-    from beatmap.sampleweb.generate import build
-    from beatmap.sampleweb.server import SampleWeb
+    from sampleweb.area import DEFAULT_BEATS, load_area_from_files
+    from sampleweb.generate import build
+    from sampleweb.server import SampleWeb
 
     with tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp:
         out = Path(tmp)

@@ -15,10 +15,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from beatmap.db import ROOT, init_db, make_engine, session_scope
 from geo.beats import import_beats
 from geo.gazetteer import import_gazetteer
 from geo.index import BeatIndex
+from storage.db import ROOT, init_db, make_engine, session_scope
 
 SUSSEX_WARDS = ROOT / "data" / "boundaries" / "sussex_wards_2013.geojson"
 GAZETTEER = [ROOT / "data" / "gazetteer" / n for n in (

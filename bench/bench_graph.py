@@ -17,10 +17,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from beatmap.db import init_db, make_engine, session_scope
 from graph.build import build_graph
 from graph.queries import beat_ranking
 from graph.rank import rank_all
+from storage.db import init_db, make_engine, session_scope
 
 AS_OF = datetime(2026, 6, 1)
 # (label, beats, venues, posts). The last is the 10k-venue / 1M-post case.

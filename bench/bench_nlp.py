@@ -28,10 +28,10 @@ REPEATS = 3
 
 
 def run(results: dict) -> None:
-    from beatmap.db import init_db, make_engine, session_scope
     from geo.beats import import_beats
     from geo.gazetteer import import_gazetteer
     from nlp.tagger import Tagger
+    from storage.db import init_db, make_engine, session_scope
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -51,7 +51,7 @@ def run(results: dict) -> None:
             results["tagger_build_cached_s"] = round(time.perf_counter() - started, 2)
             from sqlalchemy import func, select
 
-            from beatmap.models import Place
+            from storage.models import Place
 
             session_places = s.scalar(select(func.count()).select_from(Place))
         patterns = sum(1 for _ in open(tagger.patterns_path, encoding="utf-8"))
@@ -130,10 +130,10 @@ def _texts() -> tuple[list[str], str]:
 
 
 def _sample_web_texts() -> list[str]:
-    from beatmap.sampleweb.area import load_area_from_files
-    from beatmap.sampleweb.generate import make_spec
-    from beatmap.sampleweb.model import World
     from nlp.tagger import post_document
+    from sampleweb.area import load_area_from_files
+    from sampleweb.generate import make_spec
+    from sampleweb.model import World
 
     world = World(make_spec(load_area_from_files(), seed=1, pages=4000, as_of=date(2026, 11, 1)))
     texts: list[str] = []

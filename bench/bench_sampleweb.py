@@ -16,8 +16,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from beatmap.sampleweb import SampleWeb, build, load_area_from_files
-from beatmap.sampleweb.truth import venue_pages
+from sampleweb import SampleWeb, build, load_area_from_files
+from sampleweb.truth import venue_pages
 
 AS_OF = date(2026, 11, 1)
 DEMO_PAGES = 4000

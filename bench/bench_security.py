@@ -39,8 +39,8 @@ def _parse_farm(n: int) -> dict:
 
 
 def _hostile_crawl() -> dict:
-    from beatmap.db import init_db
     from crawler.run import run_crawl
+    from storage.db import init_db
     from tests.hostile.probe import PeakRss
     from tests.hostile.web import HostileWeb
     from tests.test_hostile_web import _config, hostile_sites

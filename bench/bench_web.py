@@ -1,6 +1,6 @@
 """Web UI latency: a beat page under concurrent load, served by ``beatmap serve`` (waitress)
 and requested from a separate load process over 127.0.0.1, for a demo-sized database and a
-10k-venue one (both synthesised with bulk inserts by ``beatmap.web.sample``)."""
+10k-venue one (both synthesised with bulk inserts by ``sampleweb.uidata``)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from beatmap.db import init_db, make_engine, session_scope
-from beatmap.web.sample import build_sample
 from beatmap.web.users import add_user
+from sampleweb.uidata import build_sample
+from storage.db import init_db, make_engine, session_scope
 
 # Sizes: the demo crawl of the Brighton & Hove sample web finds a few hundred venues; 10k is
 # a whole force after months of discovery.

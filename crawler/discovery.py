@@ -22,13 +22,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from beatmap.db import upsert, utcnow
-from beatmap.ids import stable_id
-from beatmap.models import Link, Place, Venue, VenueAlias
 from crawler.adapters.base import Adapter, LinkItem, ParseResult
 from crawler.urls import URLError, canonicalize, host_of
 from crawler.venues import VenueRef
 from geo.names import normalise
+from storage.db import upsert, utcnow
+from storage.ids import stable_id
+from storage.models import Link, Place, Venue, VenueAlias
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from beatmap.config import Config, ConfigError
-from beatmap.db import open_engine, session_scope
-from beatmap.models import CrawlRun, LedgerEntry
 from crawler.ledger import make_owner
+from storage.config import Config, ConfigError
+from storage.db import open_engine, session_scope
+from storage.models import CrawlRun, LedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -185,10 +185,10 @@ def start_distributed(config: Config, *, seeds: Iterable[str] | None = None,
 
     Returns the run id. Workers (``beatmap worker``) attach to it on any machine.
     """
-    from beatmap.audit import cli_actor
     from crawler.frontier import LedgerFrontier
     from crawler.redis_scheduler import WINDOW_HOST_CAP, WINDOW_PER_WORKER, offer_leases
     from crawler.run import check_ready, prepare_run
+    from storage.audit import cli_actor
 
     require_postgres(config.db)
     purpose = (purpose if purpose is not None else config.crawl_purpose) or ""

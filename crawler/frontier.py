@@ -17,10 +17,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from beatmap.audit import record
-from beatmap.db import session_scope, utcnow
-from beatmap.models import CrawlRun, LedgerEntry
 from crawler.ledger import LEASE_SECONDS, Lease, Ledger, _owner_alive
+from storage.audit import record
+from storage.db import session_scope, utcnow
+from storage.models import CrawlRun, LedgerEntry
 
 logger = logging.getLogger(__name__)
 

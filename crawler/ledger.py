@@ -23,8 +23,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from beatmap.db import session_scope, upsert, utcnow
-from beatmap.models import LedgerEntry
+from storage.db import session_scope, upsert, utcnow
+from storage.models import LedgerEntry
 
 logger = logging.getLogger(__name__)
 

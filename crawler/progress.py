@@ -20,8 +20,8 @@ from scrapy.crawler import Crawler
 from sqlalchemy import func, select, update
 from twisted.internet import task
 
-from beatmap.db import make_engine, session_scope, utcnow
-from beatmap.models import CrawlRun, LedgerEntry
+from storage.db import make_engine, session_scope, utcnow
+from storage.models import CrawlRun, LedgerEntry
 
 logger = logging.getLogger(__name__)
 

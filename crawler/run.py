@@ -24,11 +24,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from beatmap.audit import cli_actor, record
-from beatmap.config import Config, ConfigError
-from beatmap.db import open_engine, session_scope, utcnow
-from beatmap.ids import new_id
-from beatmap.models import CrawlRun, LedgerEntry, Seed
 from crawler import ledger as ledger_mod
 from crawler.discovery import SEED_PRIORITY, ensure_venue
 from crawler.ledger import Ledger, _owner_alive, make_owner
@@ -36,6 +31,11 @@ from crawler.progress import PROGRESS_PREFIX
 from crawler.ssrf import BlockedAddress, check_url, normalise_allow_list
 from crawler.urls import URLError, canonicalize, host_of, url_fp
 from crawler.venues import venue_key
+from storage.audit import cli_actor, record
+from storage.config import Config, ConfigError
+from storage.db import open_engine, session_scope, utcnow
+from storage.ids import new_id
+from storage.models import CrawlRun, LedgerEntry, Seed
 
 logger = logging.getLogger(__name__)
 

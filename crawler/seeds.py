@@ -11,12 +11,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from beatmap.db import upsert, utcnow
-from beatmap.ids import stable_id
-from beatmap.models import Beat, Seed
 from crawler.discovery import ensure_venue
 from crawler.run import check_seed
 from crawler.venues import venue_key
+from storage.db import upsert, utcnow
+from storage.ids import stable_id
+from storage.models import Beat, Seed
 
 SEED_FIELDS = ("url", "beat", "note")
 

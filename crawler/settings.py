@@ -1,5 +1,5 @@
 """Scrapy settings of the beatmap crawler (static part) and :func:`build_settings`, which
-overlays beatmap's own settings (``beatmap.config``) for one run.
+overlays beatmap's own settings (``storage.config``) for one run.
 
 Every component of ours is switched on here through the priority dicts. Downloader
 middleware numbers interleave with Scrapy's base ones on purpose: our refusals run first
@@ -88,7 +88,7 @@ def user_agent(template: str, contact_url: str) -> str:
 
 def build_settings(config: Any, *, run_id: int, max_pages: int, seeds_only: bool = False,
                    owner: str = "", progress_fd: int | None = None) -> dict[str, Any]:
-    """Scrapy settings for one run from a :class:`beatmap.config.Config`."""
+    """Scrapy settings for one run from a :class:`storage.config.Config`."""
     values: dict[str, Any] = {k: v for k, v in globals().items()
                               if k.isupper() and not k.startswith("_")}
     values.update({

@@ -8,7 +8,7 @@ from collections import Counter
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from beatmap.ids import fingerprint
+from storage.ids import fingerprint
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Pages repeat the same navigation links; caching the pure canonical form saves most of the

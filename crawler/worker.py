@@ -16,16 +16,12 @@ import socket
 import time
 from typing import Any
 
-import click
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 from twisted.internet import task
 
-from beatmap.config import Config, ConfigError
-from beatmap.db import make_engine, open_engine, session_scope
-from beatmap.models import CrawlRun
 from crawler.distributed import (
     HEARTBEAT_TTL,
     RedisKeys,
@@ -36,6 +32,9 @@ from crawler.distributed import (
 )
 from crawler.ledger import _owner_alive
 from crawler.progress import _jsonable, snapshot
+from storage.config import Config, ConfigError
+from storage.db import make_engine, open_engine, session_scope
+from storage.models import CrawlRun
 
 logger = logging.getLogger(__name__)
 
@@ -212,40 +211,3 @@ class WorkerMonitor:
 
 
 # --- the command -----------------------------------------------------------------------------
-
-
-@click.command("worker")
-@click.option("--run", "run_id", type=int, help="Run to work on (default: the run announced "
-              "in Redis by `beatmap crawl --distributed`).")
-@click.option("--name", help="Worker name shown by `beatmap crawl --status` "
-              "(default: HOST-PID; must be unique).")
-@click.option("--idle-timeout", type=float, default=0.0, show_default=True,
-              help="Stop after this many seconds without work (0: only when the run ends).")
-@click.pass_context
-def worker(ctx: click.Context, run_id: int | None, name: str | None,
-           idle_timeout: float) -> None:
-    """Fetch from the shared frontier of a distributed crawl until it is done or stopped."""
-    from beatmap.cli import get_config
-
-    config = get_config(ctx)
-    logging.getLogger("scrapy").setLevel(logging.WARNING)
-    result = run_worker(config, run_id=run_id, name=name, idle_timeout=idle_timeout)
-    click.echo(f"worker {result['name']} stopped ({result['reason']}) on run "
-               f"{result['run_id']}: {result['pages']} pages, {result['posts']} posts, "
-               f"{result['errors']} errors")
-    if result["reason"] == "redis_unavailable":
-        raise SystemExit(1)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m crawler.worker [--run N] [--name NAME]`` (for systemd units)."""
-    from beatmap.cli import cli
-
-    cli.main(args=["worker", *(argv or [])], prog_name="beatmap", standalone_mode=True)
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    raise SystemExit(main(sys.argv[1:]))

@@ -45,10 +45,10 @@ from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from beatmap.db import utcnow
-from beatmap.ids import stable_id
-from beatmap.models import Beat
 from geo.types import GeoDataError, ImportReport
+from storage.db import utcnow
+from storage.ids import stable_id
+from storage.models import Beat
 
 logger = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from beatmap.db import ROOT, upsert, utcnow
-from beatmap.models import Beat, Meta, Place, Postcode
 from geo.beats import import_beats
 from geo.gazetteer import import_gazetteer, import_postcodes
 from geo.index import BeatIndex
+from storage.db import ROOT, upsert, utcnow
+from storage.models import Beat, Meta, Place, Postcode
 
 logger = logging.getLogger(__name__)
 

@@ -64,14 +64,14 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from beatmap.db import upsert
-from beatmap.ids import stable_id
-from beatmap.models import Place, Postcode
 from geo.index import BeatIndex
 from geo.names import normalise
 from geo.osgb import osgb_to_wgs84
 from geo.postcodes import outcode_of, parse_postcode
 from geo.types import GeoDataError, ImportReport
+from storage.db import upsert
+from storage.ids import stable_id
+from storage.models import Place, Postcode
 
 logger = logging.getLogger(__name__)
 

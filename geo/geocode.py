@@ -23,11 +23,11 @@ from geopy.geocoders import options as geopy_options
 from sqlalchemy import null
 from sqlalchemy.orm import Session
 
-from beatmap.config import Config
-from beatmap.db import utcnow
-from beatmap.models import GeocodeCache
 from geo.names import normalise
 from geo.types import LatLon
+from storage.config import Config
+from storage.db import utcnow
+from storage.models import GeocodeCache
 
 logger = logging.getLogger(__name__)
 

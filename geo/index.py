@@ -25,8 +25,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from beatmap.models import Beat
 from geo.types import LatLon
+from storage.models import Beat
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from beatmap.db import ROOT, utcnow
-from beatmap.ids import stable_id
-from beatmap.models import BeatTopic, Seed
 from geo.beats import (
     BeatFeature,
     clean_geometry,
@@ -42,6 +39,9 @@ from geo.beats import (
     store_beats,
 )
 from geo.types import GeoDataError, ImportReport
+from storage.db import ROOT, utcnow
+from storage.ids import stable_id
+from storage.models import BeatTopic, Seed
 
 logger = logging.getLogger(__name__)
 

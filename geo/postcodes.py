@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from beatmap.models import Beat, Postcode
 from geo.types import LatLon
+from storage.models import Beat, Postcode
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from beatmap.models import Beat, Place, Postcode
 from geo.names import normalise
+from storage.models import Beat, Place, Postcode
 
 logger = logging.getLogger(__name__)
 

@@ -31,8 +31,9 @@ import networkx as nx
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from beatmap.db import utcnow
-from beatmap.models import (
+from geo.names import normalise
+from storage.db import utcnow
+from storage.models import (
     Beat,
     BeatTopic,
     Link,
@@ -45,7 +46,6 @@ from beatmap.models import (
     Topic,
     Venue,
 )
-from geo.names import normalise
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from beatmap.models import Beat
 from graph.queries import beat_ranking
+from storage.models import Beat
 
 BAD_TRUTH_STATUSES = frozenset({"dormant", "spam", "hijacked", "gone"})
 

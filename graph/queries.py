@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from beatmap.models import (
+from geo.names import normalise
+from storage.models import (
     OUTREACH_STATUSES,
     Beat,
     Link,
@@ -24,7 +25,6 @@ from beatmap.models import (
     Venue,
     VenueScore,
 )
-from geo.names import normalise
 
 logger = logging.getLogger(__name__)
 

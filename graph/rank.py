@@ -19,11 +19,11 @@ import networkx as nx
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from beatmap.db import utcnow
-from beatmap.models import Beat, Outreach, VenueScore
 from graph import parts
 from graph.build import build_graph, node, node_id
 from graph.reasons import reason
+from storage.db import utcnow
+from storage.models import Beat, Outreach, VenueScore
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ def rank_all(session: Session, *, as_of: datetime | None = None,
     Scores are always computed on the whole graph — a venue's share of evidence across beats
     and its PageRank depend on all of it — so ranking one beat gives exactly the rows a full
     run gives for that beat; ``beats`` only limits which beats' rows are replaced. The old rows
-    are replaced inside the caller's transaction: run it in :func:`beatmap.db.session_scope`
+    are replaced inside the caller's transaction: run it in :func:`storage.db.session_scope`
     so readers see either the old lists or the new ones.
     """
     started = time.perf_counter()

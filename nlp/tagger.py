@@ -22,9 +22,6 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 import nlp.components  # noqa: F401  (registers the spaCy factories)
-from beatmap.db import upsert, utcnow
-from beatmap.ids import stable_id
-from beatmap.models import Meta, Place, PlaceMention, Post, PostBeat, PostTopic
 from geo.postcodes import outcode_of, parse_postcode
 from geo.resolve import (
     STATUS_RESOLVED,
@@ -40,6 +37,9 @@ from nlp.patterns import GazetteerName, cached_patterns, default_cache_dir
 from nlp.rules import DATA, TOPIC_FILES, compact_key, homonym_rules
 from nlp.text import chunks, clean
 from nlp.topics import priority_topics
+from storage.db import upsert, utcnow
+from storage.ids import stable_id
+from storage.models import Meta, Place, PlaceMention, Post, PostBeat, PostTopic
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import spacy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from beatmap.db import upsert
-from beatmap.models import BeatTopic, Topic
 from nlp.rules import TopicDef, topic_defs
+from storage.db import upsert
+from storage.models import BeatTopic, Topic
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from beatmap.db import init_db, make_engine
+from storage.db import init_db, make_engine
 
 PG_ADMIN_URL = os.environ.get("BEATMAP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BEATMAP_TEST_REDIS", "redis://127.0.0.1:6379/15")

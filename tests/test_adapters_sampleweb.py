@@ -17,12 +17,12 @@ from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from crawler.adapters import registry
 from crawler.adapters.base import PostItem
 
-sampleweb = pytest.importorskip("beatmap.sampleweb.model")
-from beatmap.sampleweb.area import load_area_from_files  # noqa: E402
-from beatmap.sampleweb.generate import make_spec  # noqa: E402
-from beatmap.sampleweb.platforms.common import Req  # noqa: E402
-from beatmap.sampleweb.site import handle  # noqa: E402
-from beatmap.sampleweb.truth import DAY_PRECISION, post_truth  # noqa: E402
+sampleweb = pytest.importorskip("sampleweb.model")
+from sampleweb.area import load_area_from_files  # noqa: E402
+from sampleweb.generate import make_spec  # noqa: E402
+from sampleweb.platforms.common import Req  # noqa: E402
+from sampleweb.site import handle  # noqa: E402
+from sampleweb.truth import DAY_PRECISION, post_truth  # noqa: E402
 
 # Sample-web platform → our adapter. Static association sites and the council directory have
 # no engine: the generic adapter reads them.
@@ -41,7 +41,7 @@ SEED, PAGES, AS_OF = 1, 3000, date(2026, 11, 1)
 
 @lru_cache(maxsize=1)
 def world():
-    from beatmap.sampleweb.model import World
+    from sampleweb.model import World
 
     return World(make_spec(load_area_from_files(), seed=SEED, pages=PAGES, as_of=AS_OF))
 
@@ -200,8 +200,8 @@ def test_adapter_reads_the_sample_webs_pages_of_its_engine(platform):
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_every_html_and_json_page_of_the_sample_web_names_its_engine(platform):
     """A venue can be met first on any page (a deep link), not only on its home."""
-    from beatmap.sampleweb.platforms import renderer
     from crawler.adapters.base import sniff_channel
+    from sampleweb.platforms import renderer
 
     want = ADAPTER_FOR.get(platform, platform)
     wrong = []

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from beatmap.db import init_db
-from beatmap.models import AuditEntry, Outreach
+from storage.db import init_db
+from storage.models import AuditEntry, Outreach
 from tests.web_helpers import PASSWORDS, make_app, make_web_db
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -156,7 +156,7 @@ def test_sergeant_journey(site, browser, tmp_path):
 def test_hostile_names_do_not_run(site, browser):
     base, engine, info = site
     page, watch = new_page(browser, base, "analyst", viewport={"width": 1280, "height": 900})
-    from beatmap.models import Beat, VenueScore
+    from storage.models import Beat, VenueScore
 
     with Session(engine) as s:
         keys = sorted(set(s.scalars(select(Beat.key).join(VenueScore, VenueScore.beat_id == Beat.id)

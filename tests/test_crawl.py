@@ -9,11 +9,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from beatmap.audit import cli_actor
-from beatmap.config import Config
-from beatmap.db import make_engine, session_scope
-from beatmap.models import AuditEntry, CrawlRun, LedgerEntry, Link, Page, Venue, VenueAlias
 from crawler.run import CrawlSetupError, run_crawl
+from storage.audit import cli_actor
+from storage.config import Config
+from storage.db import make_engine, session_scope
+from storage.models import AuditEntry, CrawlRun, LedgerEntry, Link, Page, Venue, VenueAlias
 from tests.crawlsite import MiniWeb, gzip_bomb, html, text
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from beatmap.cli import cli
-from beatmap.db import make_engine, session_scope, utcnow
-from beatmap.models import AuditEntry, Beat, Link, Post, Seed, Venue, VenueAlias
 from crawler.discovery import ensure_venue, record_links
 from crawler.venues import venue_key
+from storage.db import make_engine, session_scope, utcnow
+from storage.models import AuditEntry, Beat, Link, Post, Seed, Venue, VenueAlias
 from tests.crawlsite import MiniWeb, html
 
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from beatmap.db import make_engine, session_scope, utcnow
-from beatmap.models import LedgerEntry
 from crawler import ledger
 from crawler.discovery import LocalityScorer, link_priority
 from crawler.ledger import Ledger, make_owner
 from crawler.urls import host_of, url_fp
+from storage.db import make_engine, session_scope, utcnow
+from storage.models import LedgerEntry
 
 
 def _queue(engine, urls_priorities: list[tuple[str, float]]) -> None:

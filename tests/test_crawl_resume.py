@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from beatmap.db import make_engine, session_scope
-from beatmap.models import CrawlRun, LedgerEntry, Page, Post
 from crawler.seeds import SeedRow, add_seeds
+from storage.db import make_engine, session_scope
+from storage.models import CrawlRun, LedgerEntry, Page, Post
 from tests.crawlsite import MiniWeb, html
 
 pytestmark = pytest.mark.slow

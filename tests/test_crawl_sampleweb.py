@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from beatmap.config import Config
-from beatmap.db import make_engine, session_scope
-from beatmap.models import CrawlRun, Link, Post, Venue, VenueAlias
 from crawler.urls import URLError, canonicalize
 from crawler.venues import venue_key
+from storage.config import Config
+from storage.db import make_engine, session_scope
+from storage.models import CrawlRun, Link, Post, Venue, VenueAlias
 
 pytestmark = pytest.mark.slow
 
@@ -102,11 +102,11 @@ def score(engine: Engine, truth: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def sample_crawl(tmp_path_factory):
-    sampleweb = pytest.importorskip("beatmap.sampleweb.generate")
-    from beatmap.db import init_db
-    from beatmap.sampleweb.area import DEFAULT_BEATS, load_area_from_files
-    from beatmap.sampleweb.server import SampleWeb
+    sampleweb = pytest.importorskip("sampleweb.generate")
     from crawler.run import run_crawl
+    from sampleweb.area import DEFAULT_BEATS, load_area_from_files
+    from sampleweb.server import SampleWeb
+    from storage.db import init_db
 
     out = tmp_path_factory.mktemp("sampleweb")
     sampleweb.build(out, seed=7, area=load_area_from_files(DEFAULT_BEATS), pages=SAMPLE_PAGES,

@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from beatmap import audit
 from beatmap.cli import cli
-from beatmap.db import open_engine, session_scope, utcnow
-from beatmap.ids import new_id, stable_id
-from beatmap.models import AuditEntry, Beat, Link, PlaceMention, Post, PostBeat, PostTopic, Venue
-from beatmap.retention import purge
-from beatmap.sensitive import classify, flag_sensitive
+from storage import audit
+from storage.db import open_engine, session_scope, utcnow
+from storage.ids import new_id, stable_id
+from storage.models import AuditEntry, Beat, Link, PlaceMention, Post, PostBeat, PostTopic, Venue
+from storage.retention import purge
+from storage.sensitive import classify, flag_sensitive
 
 NOW = utcnow()
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
-from beatmap.config import Config
-from beatmap.db import init_db, make_engine, session_scope, utcnow
-from beatmap.models import CrawlRun, LedgerEntry, Page, Post
 from crawler.urls import canonicalize
+from storage.config import Config
+from storage.db import init_db, make_engine, session_scope, utcnow
+from storage.models import CrawlRun, LedgerEntry, Page, Post
 from tests.conftest import redis_available
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -120,10 +120,10 @@ def world(tmp_path_factory):
 
     if not (postgres_available() and redis_available()):
         pytest.skip("needs PostgreSQL and Redis on 127.0.0.1")
-    from beatmap.sampleweb.area import DEFAULT_BEATS, load_area_from_files
-    from beatmap.sampleweb.generate import build
-    from beatmap.sampleweb.server import SampleWeb
     from crawler.run import run_crawl
+    from sampleweb.area import DEFAULT_BEATS, load_area_from_files
+    from sampleweb.generate import build
+    from sampleweb.server import SampleWeb
 
     out = tmp_path_factory.mktemp("distweb")
     build(out, seed=11, area=load_area_from_files(DEFAULT_BEATS), pages=SAMPLE_PAGES,
@@ -503,8 +503,8 @@ def test_scrapyd_path_builds_the_worker_settings(pg_db, prefix, monkeypatch):
 def test_resume_attaches_to_the_unfinished_run(pg_db, prefix):
     import redis
 
-    from beatmap.config import ConfigError
     from crawler.distributed import RedisKeys, start_distributed
+    from storage.config import ConfigError
 
     config = Config.load({"db": pg_db, "contact_url": CONTACT, "crawl_purpose": "t",
                           "redis_url": SHARED_REDIS, "redis_prefix": prefix}, environ={})

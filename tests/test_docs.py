@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from beatmap.cli import cli
-from beatmap.config import SETTINGS
+from storage.config import SETTINGS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -30,7 +30,7 @@ def test_every_setting_is_in_the_readme_table():
 
 
 def test_settings_table_is_current():
-    from beatmap.config import settings_table
+    from storage.config import settings_table
 
     assert settings_table() in README, "run `make docs` to regenerate the README settings table"
 

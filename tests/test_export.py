@@ -15,11 +15,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from beatmap.cli import cli
-from beatmap.db import make_engine, session_scope
 from beatmap.export import ExportError, export
 from beatmap.export.htmlmap import LEAFLET_DIR
-from beatmap.models import AuditEntry, Post, Venue
 from graph.rank import rank_all
+from storage.db import make_engine, session_scope
+from storage.models import AuditEntry, Post, Venue
 from tests.test_graph_fixtures import AS_OF, Maker, small_world
 
 HOSTILE = "=HYPERLINK(\"http://evil.example\",\"x\")</script><img src=x onerror=alert(1)>"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from beatmap.db import make_engine, session_scope
 from beatmap.export import export
 from beatmap.export.htmlmap import LEAFLET_DIR
 from graph.rank import rank_all
+from storage.db import make_engine, session_scope
 from tests.test_graph_fixtures import AS_OF, Maker, small_world
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from beatmap.config import Config
-from beatmap.db import init_db, make_engine, session_scope
-from beatmap.models import CrawlRun, LedgerEntry, Page, Post
 from crawler.run import run_crawl
 from crawler.seeds import SeedRow, add_seeds
+from storage.config import Config
+from storage.db import init_db, make_engine, session_scope
+from storage.models import CrawlRun, LedgerEntry, Page, Post
 from tests.crawlsite import MiniWeb, html
 from tests.test_crawl_resume import HANDLE, PAGES, _env, _start, chain_site
 

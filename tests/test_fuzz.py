@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from beatmap.pseudonym import Pseudonymiser
 from crawler.adapters import registry
 from crawler.adapters.base import MAX_FOLLOW, MAX_LINKS, ParseResult
 from crawler.ssrf import BlockedAddress, check_url, is_forbidden, parse_ipv4_literal
 from crawler.urls import URLError, canonicalize, trap_reason, url_fp
 from crawler.venues import KNOWN_ONLY, venue_key
 from geo.postcodes import find_postcodes, parse_postcode
+from storage.pseudonym import Pseudonymiser
 from tests.test_adapters_fixtures import FIXTURES, PAGES, platform_of, response_for
 
 FUZZ = settings(max_examples=400, deadline=None,

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from beatmap.db import make_engine, session_scope
-from beatmap.ids import stable_id
-from beatmap.models import Beat
 from geo.beats import import_beats, parse_where, read_beats
 from geo.index import BeatIndex
 from geo.types import GeoDataError
+from storage.db import make_engine, session_scope
+from storage.ids import stable_id
+from storage.models import Beat
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).parent / "fixtures" / "geo"

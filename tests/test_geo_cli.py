@@ -120,9 +120,9 @@ def test_beats_fetch_error_is_one_line(run):
 
 
 def test_find_places_by_name_or_alias_on_every_database(any_db):
-    from beatmap.db import make_engine, session_scope
-    from geo.cli import find_places
+    from beatmap.commands.geo import find_places
     from geo.gazetteer import import_gazetteer
+    from storage.db import make_engine, session_scope
 
     engine = make_engine(any_db)
     with session_scope(engine) as s:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from beatmap.db import make_engine, session_scope
 from geo.demo import DATA, import_default_area
 from geo.index import BeatIndex
+from storage.db import make_engine, session_scope
 
 
 def test_default_area_then_a_quick_second_run(sqlite_db):

@@ -11,9 +11,6 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from beatmap.db import make_engine, session_scope
-from beatmap.ids import stable_id
-from beatmap.models import Beat, Place, Postcode
 from geo.beats import import_beats
 from geo.gazetteer import (
     PlaceRow,
@@ -26,6 +23,9 @@ from geo.gazetteer import (
 from geo.index import BeatIndex
 from geo.osgb import osgb_point, osgb_to_wgs84
 from geo.types import GeoDataError
+from storage.db import make_engine, session_scope
+from storage.ids import stable_id
+from storage.models import Beat, Place, Postcode
 
 ROOT = Path(__file__).resolve().parent.parent
 GAZ = ROOT / "data" / "gazetteer"
@@ -328,7 +328,7 @@ def test_files_imported_one_by_one_merge_like_one_call(sqlite_db, tmp_path):
         import_gazetteer(s, [FINE, PLACES, CURATED, POSTAL])
     want = _snapshot(together)
     together.dispose()
-    from beatmap.db import init_db
+    from storage.db import init_db
 
     url = f"sqlite:///{tmp_path / 'apart.db'}"
     init_db(url)

@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from beatmap.config import Config
-from beatmap.db import make_engine, session_scope
-from beatmap.models import GeocodeCache
 from geo.geocode import Geocoder, GeocoderConfigError, check_user_agent, parse_answer
+from storage.config import Config
+from storage.db import make_engine, session_scope
+from storage.models import GeocodeCache
 from tests.test_geo_police import LoopbackServer
 
 # One place in the shape of Nominatim's /search?format=json answer (documented fields).

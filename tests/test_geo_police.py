@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from beatmap.db import make_engine, session_scope
-from beatmap.ids import stable_id
-from beatmap.models import Beat, BeatTopic, Seed
 from geo.police import PoliceAPI, PoliceAPIError, fetch_force, load_categories, priority_topic
 from geo.types import GeoDataError
+from storage.db import make_engine, session_scope
+from storage.ids import stable_id
+from storage.models import Beat, BeatTopic, Seed
 
 FIX = Path(__file__).parent / "fixtures" / "policeuk"
 NET = FIX / "PoliceUK.NET"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from beatmap.db import make_engine, session_scope
-from beatmap.ids import stable_id
 from geo.beats import import_beats
 from geo.gazetteer import import_postcodes
 from geo.postcodes import POSTCODE_PATTERN, find_postcodes, lookup, parse_postcode
+from storage.db import make_engine, session_scope
+from storage.ids import stable_id
 
 ROOT = Path(__file__).resolve().parent.parent
 BH_WARDS = ROOT / "data" / "boundaries" / "brighton_and_hove_wards_2013.geojson"
@@ -45,7 +45,7 @@ def test_pattern_finds_postcodes_in_running_text():
 
 @pytest.fixture(scope="module")
 def postcode_db(tmp_path_factory):
-    from beatmap.db import init_db
+    from storage.db import init_db
 
     url = f"sqlite:///{tmp_path_factory.mktemp('pc') / 'pc.db'}"
     init_db(url)

@@ -10,14 +10,14 @@ import networkx as nx
 import pytest
 from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
 
-from beatmap.db import make_engine, session_scope
 from graph import parts
 from graph.build import build_graph, node, specificity
+from storage.db import make_engine, session_scope
 from tests.test_graph_fixtures import AS_OF, Maker, small_world
 
 DOCTEST_MODULES = ("graph.build", "graph.parts", "graph.rank", "graph.reasons", "graph.queries",
                    "graph.quality",
-                   "graph.cli", "beatmap.export", "beatmap.export.cells",
+                   "beatmap.commands.rank", "beatmap.export", "beatmap.export.cells",
                    "beatmap.export.tabular", "beatmap.export.mapimage",
                    "beatmap.export.geojson", "beatmap.export.network",
                    "beatmap.export.htmlmap")
@@ -197,7 +197,7 @@ def test_unnamed_known_only_venue_named_by_its_links(sqlite_db):
         fb.name = None
         m.link(ra, fb)
         s.flush()
-        from beatmap.models import Link
+        from storage.models import Link
 
         s.get(Link, (ra.id, fb.id)).anchor_text = "Bevendean Community Noticeboard (Facebook)"
     with session_scope(engine) as s:

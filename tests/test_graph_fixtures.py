@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from beatmap.ids import stable_id
-from beatmap.models import (
+from storage.ids import stable_id
+from storage.models import (
     Beat,
     BeatTopic,
     Link,

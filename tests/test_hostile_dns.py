@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from beatmap.config import Config
-from beatmap.db import make_engine, session_scope
-from beatmap.models import CrawlRun, LedgerEntry, Page
 from crawler.run import finish_run, prepare_run
+from storage.config import Config
+from storage.db import make_engine, session_scope
+from storage.models import CrawlRun, LedgerEntry, Page
 from tests.hostile.web import HostileWeb, html, redirect
 
 pytestmark = pytest.mark.slow

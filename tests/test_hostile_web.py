@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from beatmap.config import Config
-from beatmap.db import make_engine, session_scope
-from beatmap.models import CrawlRun, LedgerEntry, Page, Post
 from crawler.run import run_crawl
+from storage.config import Config
+from storage.db import make_engine, session_scope
+from storage.models import CrawlRun, LedgerEntry, Page, Post
 from tests.hostile.probe import PeakRss
 from tests.hostile.web import (
     HostileWeb,
@@ -212,7 +212,7 @@ def _config(db: str, web: HostileWeb) -> Config:
 @pytest.fixture(scope="module")
 def crawl(tmp_path_factory):
     """One crawl of the whole hostile web; the tests read what it left behind."""
-    from beatmap.db import init_db
+    from storage.db import init_db
 
     tmp = tmp_path_factory.mktemp("hostile")
     db = f"sqlite:///{tmp / 'hostile.db'}"

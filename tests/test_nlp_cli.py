@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from beatmap.cli import cli
-from beatmap.db import make_engine, session_scope
-from beatmap.models import PostBeat
+from storage.db import make_engine, session_scope
+from storage.models import PostBeat
 from tests.test_nlp_tagger import _venue_with_posts, make_gazetteer
 
 

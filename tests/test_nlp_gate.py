@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from beatmap.db import init_db, make_engine, session_scope
+from storage.db import init_db, make_engine, session_scope
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,11 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def quality(tmp_path_factory):
-    from beatmap.sampleweb.generate import build
     from geo.beats import import_beats
     from geo.gazetteer import import_gazetteer
-    from nlp.quality import score_sample_web
     from nlp.tagger import Tagger
+    from sampleweb.generate import build
+    from sampleweb.tagging_gate import score_sample_web
 
     folder = tmp_path_factory.mktemp("gate")
     build(folder / "web", seed=1, pages=2500, as_of=date(2026, 11, 1))

@@ -5,9 +5,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from beatmap.db import make_engine, session_scope, utcnow
-from beatmap.ids import stable_id
-from beatmap.models import (
+from geo.names import normalise
+from nlp.components import PLACE_LABEL, TOPICS_KEY
+from nlp.tagger import (
+    META_KEY,
+    Tagger,
+    post_document,
+    rescan,
+    venue_beat_weights,
+    venue_beats,
+)
+from nlp.topics import beat_topic_keys, sync_topics
+from storage.db import make_engine, session_scope, utcnow
+from storage.ids import stable_id
+from storage.models import (
     Beat,
     BeatTopic,
     Meta,
@@ -20,17 +31,6 @@ from beatmap.models import (
     Topic,
     Venue,
 )
-from geo.names import normalise
-from nlp.components import PLACE_LABEL, TOPICS_KEY
-from nlp.tagger import (
-    META_KEY,
-    Tagger,
-    post_document,
-    rescan,
-    venue_beat_weights,
-    venue_beats,
-)
-from nlp.topics import beat_topic_keys, sync_topics
 
 # Beats: small squares around real Brighton & Hove neighbourhoods (lat, lon of the centre).
 BEATS = {

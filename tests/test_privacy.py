@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from beatmap.config import Config
-from beatmap.db import init_db, make_engine, session_scope, utcnow
-from beatmap.ids import new_id
-from beatmap.models import AuditEntry, CrawlRun, LedgerEntry, Post, Seed, Venue
-from beatmap.pseudonym import rotate_key
 from crawler.run import CrawlSetupError, run_crawl
 from crawler.seeds import SeedRow, add_seeds
+from storage.config import Config
+from storage.db import init_db, make_engine, session_scope, utcnow
+from storage.ids import new_id
+from storage.models import AuditEntry, CrawlRun, LedgerEntry, Post, Seed, Venue
+from storage.pseudonym import rotate_key
 from tests.crawlsite import MiniWeb, html
 
 pytestmark = pytest.mark.slow
@@ -87,9 +87,9 @@ def _table_text_hits(db: str, needle: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    sampleweb = pytest.importorskip("beatmap.sampleweb.generate")
-    from beatmap.sampleweb.area import DEFAULT_BEATS, load_area_from_files
-    from beatmap.sampleweb.server import SampleWeb
+    sampleweb = pytest.importorskip("sampleweb.generate")
+    from sampleweb.area import DEFAULT_BEATS, load_area_from_files
+    from sampleweb.server import SampleWeb
 
     out = tmp_path_factory.mktemp("privacy")
     sampleweb.build(out, seed=11, area=load_area_from_files(DEFAULT_BEATS), pages=SAMPLE_PAGES,
@@ -200,7 +200,7 @@ def test_refused_before_any_request(sqlite_db, case):
 
 
 def test_purged_text_is_unreachable_from_ui_and_exports(sqlite_db, tmp_path):
-    from beatmap.retention import purge
+    from storage.retention import purge
     from tests.test_data_protection import _fill
 
     engine = _fill(sqlite_db)

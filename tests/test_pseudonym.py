@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from beatmap.db import make_engine, session_scope
-from beatmap.models import Meta
-from beatmap.pseudonym import Pseudonymiser, load_pseudonymiser, rotate_key
 from crawler.pipelines.pseudonymise import scrub_text
+from storage.db import make_engine, session_scope
+from storage.models import Meta
+from storage.pseudonym import Pseudonymiser, load_pseudonymiser, rotate_key
 
 
 def test_same_handle_same_key_and_no_handle_inside():

@@ -12,8 +12,12 @@ import pytest
 from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
 from sqlalchemy import func, select
 
-from beatmap.db import make_engine, session_scope
-from beatmap.models import (
+from graph import parts
+from graph.build import specificity
+from graph.queries import beat_ranking, beats_overview, resolve_beat, venue_detail
+from graph.rank import FEEDBACK_VALUES, MIN_LOCALITY, WEIGHTS, combine, rank_all
+from storage.db import make_engine, session_scope
+from storage.models import (
     Link,
     Outreach,
     Place,
@@ -26,10 +30,6 @@ from beatmap.models import (
     Venue,
     VenueScore,
 )
-from graph import parts
-from graph.build import specificity
-from graph.queries import beat_ranking, beats_overview, resolve_beat, venue_detail
-from graph.rank import FEEDBACK_VALUES, MIN_LOCALITY, WEIGHTS, combine, rank_all
 from tests.test_graph_fixtures import AS_OF, Maker, small_world
 
 
@@ -421,7 +421,7 @@ def reference_scores(s, as_of) -> dict[tuple[int, int], dict[str, float]]:
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for pt in s.scalars(select(PostTopic)):
         counts[posts[pt.post_id].venue_id][pt.topic] += 1
-    from beatmap.models import BeatTopic
+    from storage.models import BeatTopic
 
     priorities: dict[int, dict[str, float]] = defaultdict(dict)
     for bt in s.scalars(select(BeatTopic)):
@@ -460,7 +460,7 @@ def reference_scores(s, as_of) -> dict[tuple[int, int], dict[str, float]]:
 
 
 def Beat_():
-    from beatmap.models import Beat
+    from storage.models import Beat
 
     return Beat
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from beatmap.cli import cli
-from beatmap.db import make_engine, session_scope
+from storage.db import make_engine, session_scope
 from tests.test_graph_fixtures import Maker, small_world
 
 

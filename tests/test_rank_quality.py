@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from shapely.geometry import shape
 
-from beatmap.db import make_engine, session_scope
-from beatmap.ids import stable_id
-from beatmap.models import Beat
 from graph.quality import evaluate
 from graph.rank import rank_all
+from storage.db import make_engine, session_scope
+from storage.ids import stable_id
+from storage.models import Beat
 from tests.test_graph_fixtures import Maker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,16 +213,16 @@ def test_quality_gate_on_synthesised_database(sqlite_db):
 
 
 def build_demo_database(url: str, web_dir: Path, *, seed: int = 7) -> dict:
-    """The demo's own steps (``beatmap.demo.run``), without printing: import the bundled area,
+    """The demo's own steps (``sampleweb.demo.run``), without printing: import the bundled area,
     build and serve the sample web, seed and crawl it with the production crawler (tagging in
     the crawl). Returns the sample web's ground truth."""
-    from beatmap.config import Config
-    from beatmap.db import init_db, open_engine
-    from beatmap.sampleweb.generate import DEMO_PAGES, GROUND_TRUTH_FILE, build
-    from beatmap.sampleweb.server import SampleWeb
     from crawler.run import run_crawl
     from crawler.seeds import add_seeds, read_seed_file
     from geo.demo import import_default_area
+    from sampleweb.generate import DEMO_PAGES, GROUND_TRUTH_FILE, build
+    from sampleweb.server import SampleWeb
+    from storage.config import Config
+    from storage.db import init_db, open_engine
 
     init_db(url)
     engine = open_engine(url)
@@ -240,7 +240,7 @@ def build_demo_database(url: str, web_dir: Path, *, seed: int = 7) -> dict:
                 crawl_delay_cap=0.0)
             run_crawl(config, purpose=config.crawl_purpose)
         with session_scope(engine) as s:
-            from beatmap.sensitive import flag_sensitive
+            from storage.sensitive import flag_sensitive
 
             flag_sensitive(s)
     finally:
@@ -252,9 +252,9 @@ def build_demo_database(url: str, web_dir: Path, *, seed: int = 7) -> dict:
 def test_quality_gate_on_demo_pipeline(tmp_path):
     """The same floors on the database the real crawl and tagging build from the sample web."""
     try:
-        import beatmap.sampleweb.server  # noqa: F401
         import crawler.run  # noqa: F401
         import geo.demo  # noqa: F401
+        import sampleweb.server  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"the crawl pipeline is not importable here: {exc}")
     url = f"sqlite:///{tmp_path / 'demo.db'}"

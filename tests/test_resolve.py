@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from beatmap.db import make_engine, session_scope
 from geo.resolve import (
     STATUS_AMBIGUOUS,
     STATUS_ELSEWHERE,
@@ -16,6 +15,7 @@ from geo.resolve import (
     Resolver,
     distance_km,
 )
+from storage.db import make_engine, session_scope
 
 
 def cand(pid, lat, lon, beat=1, ftype="street", prominence=0.0, coarse=False, name="x"):
@@ -115,10 +115,10 @@ def test_distance_is_close_to_geodesic():
 
 @pytest.fixture(scope="module")
 def sussex(tmp_path_factory):
-    from beatmap.db import init_db
     from geo.beats import import_beats
     from geo.gazetteer import import_gazetteer
     from nlp.tagger import Tagger
+    from storage.db import init_db
 
     folder = tmp_path_factory.mktemp("sussex")
     url = f"sqlite:///{folder / 'sussex.db'}"

@@ -7,7 +7,7 @@ import json
 import pytest
 from shapely.geometry import mapping
 
-from beatmap.sampleweb.area import (
+from sampleweb.area import (
     DATA,
     AreaError,
     load_area_from_db,
@@ -79,9 +79,9 @@ def test_explicit_key_and_name_properties(tmp_path):
 
 
 def test_area_from_the_database(sqlite_db, brighton):
-    from beatmap.db import make_engine, session_scope, utcnow
-    from beatmap.ids import stable_id
-    from beatmap.models import Beat, Place, Postcode
+    from storage.db import make_engine, session_scope, utcnow
+    from storage.ids import stable_id
+    from storage.models import Beat, Place, Postcode
 
     engine = make_engine(sqlite_db)
     now = utcnow()

@@ -12,12 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from beatmap.cli import cli
-from beatmap.sampleweb import SampleWeb, build, load_area_from_files
-from beatmap.sampleweb.area import DATA
-from beatmap.sampleweb.generate import FULL_TRUTH_MAX_PAGES, make_spec
-from beatmap.sampleweb.model import World
-from beatmap.sampleweb.platforms import PLATFORMS
-from beatmap.sampleweb.truth import venue_pages
+from sampleweb import SampleWeb, build, load_area_from_files
+from sampleweb.area import DATA, ROOT
+from sampleweb.cli import sampleweb as sampleweb_cli
+from sampleweb.generate import FULL_TRUTH_MAX_PAGES, make_spec
+from sampleweb.model import World
+from sampleweb.platforms import PLATFORMS
+from sampleweb.truth import venue_pages
 
 AS_OF = date(2026, 11, 1)
 PAGES = 1500
@@ -232,7 +233,7 @@ def test_too_small_is_refused(area):
 
 def test_cli_build(tmp_path):
     out = tmp_path / "web"
-    res = CliRunner().invoke(cli, ["sampleweb", "build", "--seed", "2", "--out", str(out), "--pages", "600",
+    res = CliRunner().invoke(sampleweb_cli, ["build", "--seed", "2", "--out", str(out), "--pages", "600",
                                    "--as-of", "2026-11-01", "--where", "ward_code=E05002425",
                                    "--where", "lad_name=Brighton and Hove"])
     assert res.exit_code == 0, res.output
@@ -242,15 +243,15 @@ def test_cli_build(tmp_path):
 
 
 def test_cli_errors_are_one_line(tmp_path):
-    res = CliRunner().invoke(cli, ["sampleweb", "build", "--out", str(tmp_path), "--where", "lad_name=Atlantis"])
+    res = CliRunner().invoke(sampleweb_cli, ["build", "--out", str(tmp_path), "--where", "lad_name=Atlantis"])
     assert res.exit_code != 0 and "no beat" in res.output and "Traceback" not in res.output
-    res = CliRunner().invoke(cli, ["sampleweb", "build", "--out", str(tmp_path), "--where", "oops"])
+    res = CliRunner().invoke(sampleweb_cli, ["build", "--out", str(tmp_path), "--where", "oops"])
     assert res.exit_code == 2 and "PROPERTY=VALUE" in res.output
     res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/e.db", "init"])
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/e.db", "sampleweb", "build", "--out",
+    res = CliRunner().invoke(sampleweb_cli, ["--db", f"sqlite:///{tmp_path}/e.db", "build", "--out",
                                    str(tmp_path / "x"), "--from-db"])
     assert res.exit_code == 1 and "beats import" in res.output
-    res = CliRunner().invoke(cli, ["sampleweb", "serve", str(tmp_path / "nothing-here")])
+    res = CliRunner().invoke(sampleweb_cli, ["serve", str(tmp_path / "nothing-here")])
     assert res.exit_code == 2
 
 
@@ -261,8 +262,8 @@ def test_builds_are_identical_across_processes_and_hash_seeds(built, tmp_path):
 
     out, _, _ = built
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-m", "beatmap", "sampleweb", "build", "--seed", "7", "--out", str(tmp_path),
-                    "--pages", str(PAGES), "--as-of", AS_OF.isoformat()], check=True, env=env,
+    subprocess.run([sys.executable, "-m", "sampleweb", "build", "--seed", "7", "--out", str(tmp_path),
+                    "--pages", str(PAGES), "--as-of", AS_OF.isoformat()], check=True, env=env, cwd=ROOT,
                    capture_output=True, timeout=120)
     for name in ("site_spec.json", "ground_truth.json", "seeds.csv"):
         assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name

@@ -16,14 +16,15 @@ import threading
 import time
 from datetime import date, datetime
 from html import unescape
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import pytest
 
-from beatmap.sampleweb import SampleWeb, build
-from beatmap.sampleweb.hazards import BOMB_MEMBER_BYTES, BOMB_MEMBERS, HUGE_BYTES, inflated_size
-from beatmap.sampleweb.truth import venue_pages
+from sampleweb import SampleWeb, build
+from sampleweb.hazards import BOMB_MEMBER_BYTES, BOMB_MEMBERS, HUGE_BYTES, inflated_size
+from sampleweb.truth import venue_pages
 
 UA = "beatmap-test/1.0 (+http://test.invalid)"
 SLOW = 0.3
@@ -244,7 +245,7 @@ def test_feeds_are_valid_rss_or_atom(client, truth):
 
 
 def test_hugo_static_sites_have_a_feed(client, truth, web):
-    from beatmap.sampleweb.platforms.static import is_hugo
+    from sampleweb.platforms.static import is_hugo
 
     hugo = [v for v in web.world.venues if v.platform == "static" and v.crawlable and is_hugo(v) and v.posts]
     assert hugo
@@ -584,8 +585,9 @@ def test_binds_loopback_and_stops_cleanly(built):
 
 def test_cli_serve_prints_the_proxy_and_stops_on_ctrl_c(built):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "beatmap", "sampleweb", "serve", str(built[0]), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "sampleweb", "serve", str(built[0]), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=Path(__file__).resolve().parent.parent)
     try:
         first = proc.stdout.readline()
         m = re.search(r"on (http://127\.0\.0\.1:(\d+))", first)
@@ -622,7 +624,7 @@ def test_a_polite_crawl_meets_no_broken_internal_links(web, truth):
     calendar trap avoided): the only 4xx/5xx pages are the hazards the truth lists."""
     from html.parser import HTMLParser
 
-    from beatmap.sampleweb.site import is_allowed, robots_rules
+    from sampleweb.site import is_allowed, robots_rules
 
     class Links(HTMLParser):
         def __init__(self):
@@ -684,7 +686,7 @@ def test_planted_handle_pages_exist_and_are_listed(client, truth):
 
 
 def test_start_errors_are_clear(web, tmp_path):
-    from beatmap.sampleweb.model import SpecError
+    from sampleweb.model import SpecError
 
     with pytest.raises(OSError, match="could not listen on 127.0.0.1"):
         SampleWeb.start(web.world.spec, port=web.base_port)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select, text
 
-from beatmap import db as dbmod
-from beatmap.ids import stable_id
-from beatmap.models import Base, Topic
-from beatmap.schemagen import render
+from storage import db as dbmod
+from storage.ids import stable_id
+from storage.models import Base, Topic
+from storage.schemagen import render
 
 
 def describe(url: str) -> dict:
@@ -50,7 +50,7 @@ def test_schema_sql_is_rendered_from_models():
 
 
 def test_initial_migration_sql_is_schema_sql():
-    frozen = dbmod.ROOT / "beatmap/migrations/versions/0001_initial.sql"
+    frozen = dbmod.ROOT / "storage/migrations/versions/0001_initial.sql"
     assert frozen.read_text(encoding="utf-8") == dbmod.SCHEMA_SQL.read_text(encoding="utf-8")
 
 

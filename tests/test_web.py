@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from beatmap.db import init_db, make_engine
-from beatmap.models import AuditEntry, Beat, Meta, Outreach, Seed, User, Venue, VenueAlias
-from beatmap.web.sample import HOSTILE
+from sampleweb.uidata import HOSTILE
+from storage.db import init_db, make_engine
+from storage.models import AuditEntry, Beat, Meta, Outreach, Seed, User, Venue, VenueAlias
 from tests.web_helpers import csrf_of, make_app, make_web_db, post, sign_in
 
 BEAT = "E05002425"  # Hanover and Elm Grove
@@ -326,7 +326,7 @@ def test_hostile_text_is_escaped_everywhere(web):
     pages = ["/beats", "/admin/audit"]
     with Session(engine) as s:
         beats = {b.id: b.key for b in s.scalars(select(Beat))}
-        from beatmap.models import VenueScore
+        from storage.models import VenueScore
         hostile_beats = {beats[b] for b in s.scalars(
             select(VenueScore.beat_id).where(VenueScore.venue_id.in_(info.hostile_ids)))}
     pages += [f"/beats/{k}" for k in sorted(hostile_beats)]
@@ -361,7 +361,7 @@ def test_hostile_text_in_twins_is_inert(web):
 
 
 def _beat_with_hostile(engine, info) -> str:
-    from beatmap.models import VenueScore
+    from storage.models import VenueScore
 
     with Session(engine) as s:
         beat_id = s.scalars(select(VenueScore.beat_id).where(
@@ -440,7 +440,7 @@ def test_sensitive_venues_hidden_from_lists_and_twins(web):
 
 
 def _beats_of(engine, venue_ids) -> set[str]:
-    from beatmap.models import VenueScore
+    from storage.models import VenueScore
 
     with Session(engine) as s:
         return set(s.scalars(select(Beat.key).join(VenueScore, VenueScore.beat_id == Beat.id)
@@ -545,7 +545,7 @@ def test_curation_and_merge(web):
     assert merge.detail["change"] == "merge" and merge.detail["into"] == third
     assert merge.detail["posts"] == 6 and merge.reason == "same forum"
     with Session(engine) as s:
-        from beatmap.models import Post
+        from storage.models import Post
         assert s.scalar(select(func.count()).select_from(Post)
                         .where(Post.venue_id == second)) == 0
     post(client, f"/venues/{third}/merge", {"into": str(third)})

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from beatmap.cli import cli
-from beatmap.db import make_engine
-from beatmap.models import AuditEntry, User
 from beatmap.web.users import authenticate, ensure_demo_users
+from storage.db import make_engine
+from storage.models import AuditEntry, User
 
 
 def run(db: str, *args: str, input: str | None = None):

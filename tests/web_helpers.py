@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from beatmap.config import Config
-from beatmap.db import make_engine, session_scope
 from beatmap.web import create_app
-from beatmap.web.sample import build_sample
 from beatmap.web.users import add_user
+from sampleweb.uidata import build_sample
+from storage.config import Config
+from storage.db import make_engine, session_scope
 
 PASSWORDS = {"sergeant": "sergeant-pass-1", "analyst": "analyst-pass-1", "admin": "admin-pass-1"}
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

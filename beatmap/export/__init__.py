@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from beatmap import audit
-from beatmap.models import Beat
 from graph.queries import beat_ranking, resolve_beat
+from storage import audit
+from storage.models import Beat
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from sqlalchemy.orm import Session
 
-from beatmap.db import utcnow
 from beatmap.export.cells import neutralise_row, xlsx_cell, xlsx_row
 from beatmap.export.mapimage import render_beat_map
 from graph.rank import WEIGHTS
+from storage.db import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from beatmap.config import Config
-from beatmap.db import open_engine, utcnow
-from beatmap.models import Meta
 from beatmap.web import security
 from beatmap.web.auth import LOGIN_THROTTLE_KEY, check_access, current_user, load_user
 from beatmap.web.security import LoginThrottle
+from storage.config import Config
+from storage.db import open_engine, utcnow
+from storage.models import Meta
 
 logger = logging.getLogger(__name__)
 

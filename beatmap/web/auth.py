@@ -23,10 +23,10 @@ from flask import (
     url_for,
 )
 
-from beatmap import audit
-from beatmap.db import utcnow
-from beatmap.models import User
 from beatmap.web import users as accounts
+from storage import audit
+from storage.db import utcnow
+from storage.models import User
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ import re
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from beatmap import audit
-from beatmap.db import utcnow
-from beatmap.models import OUTREACH_STATUSES, VENUE_STATUSES
 from beatmap.web import data, twins
 from beatmap.web.auth import current_user, since_last_visit
 from beatmap.web.users import has_role
+from storage import audit
+from storage.db import utcnow
+from storage.models import OUTREACH_STATUSES, VENUE_STATUSES
 
 logger = logging.getLogger(__name__)
 

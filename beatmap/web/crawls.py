@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from beatmap.config import Config
+from storage.config import Config
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from beatmap import audit
-from beatmap.db import utcnow
-from beatmap.ids import new_id
-from beatmap.models import (
+from storage import audit
+from storage.db import utcnow
+from storage.ids import new_id
+from storage.models import (
     OUTREACH_STATUSES,
     Outreach,
     Venue,
@@ -67,12 +67,12 @@ def merge_venues(session: Session, source: Venue, target: Venue, *, actor: str,
                  reason: str | None) -> dict[str, int]:
     """Fold ``source`` into ``target``, as ``beatmap venues merge`` does, plus the web's part.
 
-    The crawler's merge (:func:`crawler.cli.merge_venues`) moves pages, posts, ledger entries,
+    The crawler's merge (:func:`beatmap.commands.crawl.merge_venues`) moves pages, posts, ledger entries,
     seeds and links, and leaves the source's key as an alias; here the outreach log and other
     aliases follow too, and the source's scores go (the next ``beatmap rank`` scores the
     merged venue on all the evidence). The source row stays, with ``merged_into_id``.
     """
-    from crawler.cli import merge_venues as move_evidence
+    from beatmap.commands.crawl import merge_venues as move_evidence
 
     if source.id == target.id:
         raise CurationError("a venue cannot be merged into itself")

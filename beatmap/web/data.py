@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from beatmap.db import utcnow
-from beatmap.models import (
+from graph import queries
+from storage.db import utcnow
+from storage.models import (
     Beat,
     Place,
     PlaceMention,
@@ -27,7 +28,6 @@ from beatmap.models import (
     VenueAlias,
     VenueScore,
 )
-from graph import queries
 
 logger = logging.getLogger(__name__)
 

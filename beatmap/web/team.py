@@ -16,9 +16,12 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from beatmap import audit
-from beatmap.db import utcnow
-from beatmap.models import (
+from beatmap.web import crawls
+from beatmap.web import users as accounts
+from beatmap.web.auth import current_user, requires
+from storage import audit
+from storage.db import utcnow
+from storage.models import (
     ROLES,
     AuditEntry,
     Beat,
@@ -27,9 +30,6 @@ from beatmap.models import (
     Seed,
     Venue,
 )
-from beatmap.web import crawls
-from beatmap.web import users as accounts
-from beatmap.web.auth import current_user, requires
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def _user_action(db) -> None:
 @requires("admin")
 def retention():
     """The retention settings and what a purge would erase now (a dry run; nothing changes)."""
-    from beatmap.retention import purge
+    from storage.retention import purge
 
     config = _config()
     db = _db()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from beatmap.export import BeatRows, tabular
-from beatmap.models import Beat
+from storage.models import Beat
 
 MEDIA_TYPES = {
     "json": "application/json",

@@ -12,9 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from beatmap.db import utcnow
-from beatmap.ids import stable_id
-from beatmap.models import ROLES, User
+from storage.db import utcnow
+from storage.ids import stable_id
+from storage.models import ROLES, User
 
 logger = logging.getLogger(__name__)
 

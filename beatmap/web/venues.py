@@ -9,8 +9,6 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from beatmap import audit
-from beatmap.models import OUTREACH_STATUSES, Beat, Venue
 from beatmap.web import data
 from beatmap.web.auth import current_user, requires
 from beatmap.web.curation import (
@@ -22,6 +20,8 @@ from beatmap.web.curation import (
     set_state,
 )
 from beatmap.web.users import has_role
+from storage import audit
+from storage.models import OUTREACH_STATUSES, Beat, Venue
 
 logger = logging.getLogger(__name__)
 

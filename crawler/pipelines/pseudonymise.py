@@ -11,9 +11,9 @@ import re
 
 from scrapy.crawler import Crawler
 
-from beatmap.db import make_engine, session_scope
-from beatmap.pseudonym import Pseudonymiser, load_pseudonymiser
 from crawler.items import PageItem
+from storage.db import make_engine, session_scope
+from storage.pseudonym import Pseudonymiser, load_pseudonymiser
 
 logger = logging.getLogger(__name__)
 

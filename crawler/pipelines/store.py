@@ -4,7 +4,7 @@ Items are buffered and written in one transaction per batch (BATCH_SIZE items or
 BATCH_SECONDS, whichever first): each page's posts, their place/topic tags, the venues and
 link evidence its links produced, the URLs it queued and its own ledger state all commit
 together or not at all. A batch that fails is retried item by item, so one bad page cannot
-block the others. Ids are stable (``beatmap.ids``) and every write is an upsert, so a page
+block the others. Ids are stable (``storage.ids``) and every write is an upsert, so a page
 fetched again after a crash is never stored twice.
 """
 
@@ -24,9 +24,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from twisted.internet import task
 
-from beatmap.db import make_engine, session_scope, utcnow
-from beatmap.ids import fingerprint, stable_id
-from beatmap.models import LedgerEntry, Page, Post, Venue
 from crawler import ledger
 from crawler.discovery import (
     ANCHOR_SAMPLE_CHARS,
@@ -44,6 +41,9 @@ from crawler.discovery import (
 from crawler.items import FetchFailure, PageItem
 from crawler.urls import URLError, canonicalize, host_of, trap_reason, url_fp
 from crawler.venues import VenueRef, is_not_a_community, venue_key
+from storage.db import make_engine, session_scope, utcnow
+from storage.ids import fingerprint, stable_id
+from storage.models import LedgerEntry, Page, Post, Venue
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,6 @@ from sqlalchemy import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from beatmap.db import make_engine, session_scope
-from beatmap.models import Venue
 from crawler.adapters.base import Adapter, ParseResult
 from crawler.errors import Refused
 from crawler.items import FetchFailure, PageItem
@@ -32,6 +30,8 @@ from crawler.ledger import LEASE_RENEW_SECONDS, Lease, Ledger, make_owner
 from crawler.resolver import BlockedByDNS, blocked_reason
 from crawler.urls import URLError, canonicalize
 from crawler.venues import venue_key
+from storage.db import make_engine, session_scope
+from storage.models import Venue
 
 logger = logging.getLogger(__name__)
 

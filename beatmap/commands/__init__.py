@@ -1,0 +1,1 @@
+"""The ``beatmap`` subcommands, one module per area, registered by :mod:`beatmap.cli`."""
