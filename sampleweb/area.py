@@ -15,6 +15,10 @@ from pathlib import Path
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+
+from storage.db import make_engine, session_scope
+from storage.models import Beat, Place, Postcode
 
 logger = logging.getLogger(__name__)
 
@@ -243,10 +247,6 @@ def _finish(area: Area) -> Area:
 
 def load_area_from_db(url: str, *, beat_keys: Iterable[str] | None = None) -> Area:
     """Load the area from an imported database (``beats import`` and ``gazetteer import``)."""
-    from sqlalchemy import func, select
-
-    from storage.db import make_engine, session_scope
-    from storage.models import Beat, Place, Postcode
 
     engine = make_engine(url)
     wanted = set(beat_keys or ())

@@ -17,8 +17,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
+from beatmap.export import export
+from beatmap.web.users import ensure_demo_users
+from crawler.run import run_crawl
+from crawler.seeds import add_seeds, read_seed_file
+from geo.demo import import_default_area
+from graph.queries import beat_ranking
+from graph.rank import rank_all
+from sampleweb.generate import DEMO_PAGES, build
+from sampleweb.server import SampleWeb
 from storage.config import Config
 from storage.db import init_db, open_engine, session_scope
+from storage.models import Beat, VenueScore
+from storage.sensitive import flag_sensitive
 
 DEMO_SEED = 7
 DEMO_CONTACT = "http://127.0.0.1/beatmap-demo"  # a loopback page: the demo talks to no one else
@@ -50,12 +63,6 @@ def _crawl_progress(snapshot: dict[str, Any]) -> None:
 
 
 def run(out: Path, *, seed: int = DEMO_SEED, pages: int | None = None) -> int:
-    from crawler.run import run_crawl
-    from crawler.seeds import add_seeds, read_seed_file
-    from geo.demo import import_default_area
-    from sampleweb.generate import DEMO_PAGES, build
-    from sampleweb.server import SampleWeb
-
     out.mkdir(parents=True, exist_ok=True)
     config = Config.load()
     step = Steps(8)
@@ -99,11 +106,6 @@ def run(out: Path, *, seed: int = DEMO_SEED, pages: int | None = None) -> int:
 
 
 def _rank_and_export(engine, out: Path, step: Steps, web_dir: Path) -> int:
-    from beatmap.export import export
-    from beatmap.web.users import ensure_demo_users
-    from graph.rank import rank_all
-    from storage.sensitive import flag_sensitive
-
     step("flagging sensitive venues and ranking every beat")
     with session_scope(engine) as session:
         sensitive = flag_sensitive(session)
@@ -132,11 +134,6 @@ def _rank_and_export(engine, out: Path, step: Steps, web_dir: Path) -> int:
 
 
 def _print_top(session) -> None:
-    from sqlalchemy import func, select
-
-    from graph.queries import beat_ranking
-    from storage.models import Beat, VenueScore
-
     busiest = session.execute(
         select(Beat).join(VenueScore, VenueScore.beat_id == Beat.id).group_by(Beat.id)
         .order_by(func.count().desc(), Beat.name).limit(TOP_BEATS)).scalars().all()

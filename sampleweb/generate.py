@@ -17,8 +17,10 @@ from typing import Any
 
 from sampleweb import text as T
 from sampleweb.area import Area, AreaBeat, load_area_from_files
+from sampleweb.hazards import hazard_urls
 from sampleweb.homonyms import HOMONYMS, distractor_names
 from sampleweb.model import SPEC_FILE, SPEC_FORMAT, World
+from sampleweb.truth import ground_truth
 
 logger = logging.getLogger(__name__)
 
@@ -523,8 +525,6 @@ def _apply_hazards(pop: Population, local: dict[str, list[dict]]) -> None:
 
 
 def _hazard_table(pop: Population) -> dict[str, Any]:
-    from sampleweb.hazards import hazard_urls
-
     return hazard_urls(pop.venues, pop.hosts)
 
 
@@ -600,7 +600,6 @@ def build(out_dir: str | Path, *, seed: int = 1, area: Area | None = None, pages
     as_of = as_of or datetime.now(UTC).date()
     spec = make_spec(area, seed=seed, pages=pages, as_of=as_of)
     world = World(spec)
-    from sampleweb.truth import ground_truth
 
     truth = ground_truth(world, full_posts=pages <= FULL_TRUTH_MAX_PAGES)
     out = Path(out_dir)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sampleweb import text as T
+from sampleweb.homonyms import distractor_post
 
 SPEC_FORMAT = "beatmap-sampleweb-spec/1"
 SPEC_FILE = "site_spec.json"
@@ -302,7 +303,6 @@ def _post_text(venue: Venue, rng: random.Random, beat: str | None, reply_to: str
     if kind == "seo-spam":
         return T.seo_spam_post(rng, list(venue.world.pools.values()))
     if kind == "distractor":
-        from sampleweb.homonyms import distractor_post
 
         return distractor_post(rng, venue.d["homonym"], reply_to)
     pool = venue.world.pools.get(beat) if beat else None

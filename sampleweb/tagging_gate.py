@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from nlp.rules import compact_key
 from nlp.tagger import Tagger, post_document, venue_beat_weights
+from sampleweb.model import World
 from storage.db import utcnow
 from storage.ids import stable_id
 from storage.models import Beat, PlaceMention, Post, PostBeat, PostTopic, Venue
@@ -64,7 +65,6 @@ def load_truth(sample_dir: Path | str) -> dict:
 
 def score_sample_web(session: Session, tagger: Tagger, sample_dir: Path | str) -> Quality:
     """Store the sample web's posts, tag them, and score the result (commits per venue)."""
-    from sampleweb.model import World
 
     truth = load_truth(sample_dir)
     world = World.load(sample_dir)
