@@ -11,7 +11,7 @@ from scrapy.http import Response, TextResponse
 
 from crawler.adapters.base import sniff_channel
 from crawler.adapters.dates import parse_date
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     contact_info,
     counts_from_text,
     is_share_link,

@@ -218,7 +218,7 @@ class Adapter:
         parse_sitemap(response, result, keep=self.keep_sitemap_url)
 
     def parse_html(self, response: Response, result: ParseResult) -> None:
-        from crawler.adapters.markup import page_basics
+        from crawler.adapters.metadata import page_basics
 
         page_basics(response, result)
 

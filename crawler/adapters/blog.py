@@ -17,7 +17,7 @@ from scrapy.http import Response
 
 from crawler.adapters.base import Adapter, ParseResult, PostItem, same_site
 from crawler.adapters.dates import parse_date
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     absolute,
     feed_links,
     first_match,

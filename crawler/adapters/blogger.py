@@ -11,7 +11,7 @@ from scrapy.http import Response
 from crawler.adapters.base import ParseResult
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.feeds import feed_generator, parse_feed
-from crawler.adapters.markup import has_marker, html_generator, under
+from crawler.adapters.metadata import has_marker, html_generator, under
 
 SELECTORS = BlogSelectors(
     single="body.item-view, .post-body[id^='post-body-']",

@@ -16,7 +16,7 @@ from crawler.adapters.dates import parse_date
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     absolute,
     css_all,
     fragment_root,

@@ -12,7 +12,7 @@ from scrapy.http import Response
 
 from crawler.adapters.base import ParseResult, PostItem, VenueInfo
 from crawler.adapters.dates import parse_date
-from crawler.adapters.markup import absolute, fragment_root, links_in, node_text, one_line
+from crawler.adapters.metadata import absolute, fragment_root, links_in, node_text, one_line
 
 logger = logging.getLogger(__name__)
 

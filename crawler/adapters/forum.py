@@ -21,7 +21,7 @@ from scrapy.http import Response
 from crawler.adapters.base import Adapter, ParseResult, PostItem, VenueInfo
 from crawler.adapters.dates import DISPLAY_TZ, parse_date
 from crawler.adapters.feeds import read_feed
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     absolute,
     contact_info,
     counts_from_text,

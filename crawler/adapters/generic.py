@@ -20,7 +20,7 @@ from scrapy.http import Response
 
 from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo, site_of
 from crawler.adapters.dates import DISPLAY_TZ, parse_date
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     MAX_ANCHORS_READ,
     absolute,
     contact_info,

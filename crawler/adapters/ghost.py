@@ -8,7 +8,7 @@ from scrapy.http import Response
 
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.feeds import feed_generator
-from crawler.adapters.markup import has_marker, html_generator, under
+from crawler.adapters.metadata import has_marker, html_generator, under
 
 SELECTORS = BlogSelectors(
     single="body.post-template, body.page-template",

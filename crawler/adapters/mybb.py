@@ -12,7 +12,7 @@ from scrapy.http import Response
 from crawler.adapters.dates import parse_date
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
-from crawler.adapters.markup import css_all, has_marker, node_text, one_line
+from crawler.adapters.metadata import css_all, has_marker, node_text, one_line
 
 SELECTORS = ForumSelectors(
     post="div.post[id^='post_']",

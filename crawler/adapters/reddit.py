@@ -11,7 +11,7 @@ from scrapy.http import Response
 from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo, site_of
 from crawler.adapters.dates import parse_date
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     absolute,
     fragment_root,
     has_marker,

@@ -9,7 +9,7 @@ from lxml import etree
 from scrapy.http import Response
 
 from crawler.adapters.base import ParseResult
-from crawler.adapters.markup import absolute
+from crawler.adapters.metadata import absolute
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from scrapy.http import Response
 from crawler.adapters.base import ParseResult
 from crawler.adapters.feeds import parse_feed
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
-from crawler.adapters.markup import has_marker
+from crawler.adapters.metadata import has_marker
 
 SELECTORS = ForumSelectors(
     post="#forumposts .post_wrapper",

@@ -11,7 +11,7 @@ from crawler.adapters.base import ParseResult
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, load_json
-from crawler.adapters.markup import absolute, has_marker, html_generator, under
+from crawler.adapters.metadata import absolute, has_marker, html_generator, under
 
 SELECTORS = BlogSelectors(
     single="article.newsletter-post, .single-post, div.post.newsletter-post",

@@ -10,7 +10,7 @@ from scrapy.http import Response
 
 from crawler.adapters.base import Adapter, ParseResult, PostItem, VenueInfo, site_of
 from crawler.adapters.dates import parse_date
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     absolute,
     first,
     has_marker,

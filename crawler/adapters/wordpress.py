@@ -13,7 +13,7 @@ from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.dates import parse_date
 from crawler.adapters.feeds import feed_generator, parse_feed
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.markup import (
+from crawler.adapters.metadata import (
     absolute,
     fragment_root,
     fragment_text,
