@@ -1,0 +1,1 @@
+"""The bottom layer: tables, database sessions, ids, migrations, settings, audit, pseudonyms."""
