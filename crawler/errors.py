@@ -41,6 +41,3 @@ class TooLarge(Refused):
 class RetryLater(Refused):
     state = "failed"
 
-
-class TrapRefused(Refused):
-    state = "skipped"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,16 +97,6 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(LedgerEntry.__table__).on_conflict_do_nothing(index_elements=["url_fp"])
     session.execute(stmt, unique)
-
-
-def raise_priority(session: Session, url_fps: Sequence[str], priority: float) -> None:
-    """Queued entries seen again from a more local page move up the frontier."""
-    if url_fps:
-        session.execute(update(LedgerEntry)
-                        .where(LedgerEntry.url_fp.in_(list(url_fps)),
-                               LedgerEntry.state == "queued",
-                               LedgerEntry.priority < priority)
-                        .values(priority=priority))
 
 
 def finish(session: Session, url_fp: str, state: str, *, http_status: int | None = None,
