@@ -167,8 +167,8 @@ def own_locality(G: nx.DiGraph, *, weight: str = "weight") -> dict[str, dict[str
             for b, per in evidence.items()}
 
 
-def inherited_locality(G: nx.DiGraph, own: dict[str, dict[str, float]], *,
-                       weight: str = "weight") -> dict[str, dict[str, float]]:
+def inherited_locality(G: nx.DiGraph,
+                       own: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Locality that thin-evidence venues take from the venues linking to them.
 
     For a venue with own evidence below ``MIN_OWN_EVIDENCE`` and fewer than ``READ_POSTS``
@@ -227,7 +227,7 @@ def locality(G: nx.DiGraph, beat: str, *, weight: str = "weight") -> dict[str, f
 def locality_by_beat(G: nx.DiGraph, *, weight: str = "weight") -> dict[str, dict[str, float]]:
     """:func:`locality` for every beat at once (one pass over the graph)."""
     own = own_locality(G, weight=weight)
-    inherited = inherited_locality(G, own, weight=weight)
+    inherited = inherited_locality(G, own)
     merged = {b: dict(per) for b, per in own.items()}
     for b, per in inherited.items():
         target = merged.setdefault(b, {})

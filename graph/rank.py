@@ -19,6 +19,7 @@ import networkx as nx
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from geo.names import normalise
 from graph import parts
 from graph.build import build_graph, node, node_id
 from graph.reasons import reason
@@ -140,8 +141,6 @@ def combine(values: dict[str, float], *, state: str, flags: list[str],
 
 
 def _dedupe_key(data: dict[str, Any]) -> tuple[str, str]:
-    from geo.names import normalise
-
     return (data.get("platform", ""), normalise(data.get("label") or data.get("key", "")))
 
 

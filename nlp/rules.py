@@ -87,11 +87,6 @@ class NameRules:
         """True for feature types whose names count only when capitalised (pubs, stops)."""
         return feature_type.lower() in self.caps_feature_types
 
-    def needs_capitals(self, words: list[str]) -> bool:
-        """True when every content word is an everyday word, so only "Title Case" counts."""
-        content = [w for w in words if w not in STOP_WORDS and w.isalpha()]
-        return all(w in self.common_words for w in content)
-
 
 @lru_cache(maxsize=1)
 def name_rules() -> NameRules:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import spacy
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 import nlp.components  # noqa: F401  (registers the spaCy factories)
@@ -33,10 +33,11 @@ from geo.resolve import (
     anchors_for_postcodes,
 )
 from nlp.components import OUTCODE_LABEL, PLACE_LABEL, POSTCODE_LABEL, TOPICS_KEY
+from nlp.ner import PLACE_LABELS, load_ner
 from nlp.patterns import GazetteerName, cached_patterns, default_cache_dir
 from nlp.rules import DATA, TOPIC_FILES, compact_key, homonym_rules
 from nlp.text import chunks, clean
-from nlp.topics import priority_topics
+from nlp.topics import priority_topics, sync_topics
 from storage.db import upsert, utcnow
 from storage.ids import stable_id
 from storage.models import Meta, Place, PlaceMention, Post, PostBeat, PostTopic
@@ -207,8 +208,6 @@ class Tagger:
         pipeline = build_pipeline(path, sorted(resolver.outcodes), extra)
         ner = None
         if ner_model:
-            from nlp.ner import load_ner
-
             ner = load_ner(ner_model)
         tagger = cls(pipeline, resolver, ner=ner, ner_name=ner_model or "")
         tagger.patterns_path, tagger.patterns_built = path, built
@@ -248,8 +247,6 @@ class Tagger:
         return out
 
     def _add_ner(self, pieces: list[tuple[int, int, str]], found: list[dict]) -> None:
-        from nlp.ner import PLACE_LABELS
-
         docs = self.ner.pipe((p for _i, _o, p in pieces), batch_size=BATCH_SIZE)
         for (i, offset, _piece), doc in zip(pieces, docs, strict=True):
             taken = [(s, e) for s, e, _k, _src in found[i]["places"]]
@@ -522,8 +519,6 @@ def rescan(session: Session, *, batch: int = 500, tagger: Tagger | None = None,
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     tagger = tagger or Tagger.from_session(session)
-    from nlp.topics import sync_topics
-
     sync_topics(session)
     session.commit()
     where = [Post.text.is_not(None)]
@@ -548,7 +543,5 @@ def rescan(session: Session, *, batch: int = 500, tagger: Tagger | None = None,
 
 def _after(last: tuple[int, int]):
     """Keyset condition: rows after (venue_id, id) in (venue_id, id) order."""
-    from sqlalchemy import and_, or_
-
     venue_id, post_id = last
     return or_(Post.venue_id > venue_id, and_(Post.venue_id == venue_id, Post.id > post_id))

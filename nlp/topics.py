@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import spacy
+from spacy.matcher import PhraseMatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,8 +63,6 @@ def priority_topics(session: Session, defs: Sequence[TopicDef] | None = None) ->
 
 
 def _known_matcher(defs: Sequence[TopicDef]):
-    from spacy.matcher import PhraseMatcher
-
     nlp = spacy.blank("en")
     matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
     for d in defs:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from storage.models import Base
 
@@ -76,10 +76,6 @@ def check_connection(engine: Engine) -> None:
         raise DatabaseError(f"cannot connect to {engine.url.render_as_string()}: {reason}") from exc
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
@@ -127,6 +123,7 @@ def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]] |
 
 
 def alembic_config(url: str):
+    # deferred: alembic (and its Mako templates) load only to create or upgrade the schema
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
@@ -137,8 +134,9 @@ def alembic_config(url: str):
 
 def init_db(url: str) -> str:
     """Create or upgrade the database at ``url`` to the newest schema; return the revision."""
+    # deferred: alembic loads only to create or upgrade the schema, not on every command
     from alembic import command
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # deferred: as above
 
     engine = make_engine(url)
     check_connection(engine)
