@@ -1,42 +1,52 @@
 """Flag venues whose subject is a special category of personal data (UK GDPR art. 9 / DPA 2018
-s.35): faith, health, sexuality, politics, trade unions, ethnicity. Such venues are hidden from
-default lists and exports and shown to analysts only with a logged reason.
+s.35): beliefs, health, sexuality, politics, trade unions, ethnicity — and the groups the project
+treats the same way (refugees, victims' support, addiction recovery, children's groups where
+sensitive). Such venues are hidden from default lists and exports and shown to analysts only
+with a logged reason.
 
-The rules are deliberately broad (a false flag costs an analyst one click; a missed one exposes
-a sensitive group), and they match whole words in the venue's own name and description.
+The rules are data (``storage/data/sensitive_terms.json``) and deliberately broad: a false flag
+costs an analyst one click, a missed one exposes a sensitive group. They match whole words,
+with a trailing plural, in the venue's own name, description and topics.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Venue
+from storage.models import Post, PostTopic, Topic, Venue
 
-# category -> words/phrases; matched case-insensitively on word boundaries.
-SENSITIVE_TERMS: dict[str, tuple[str, ...]] = {
-    "faith": ("church", "chapel", "parish", "mosque", "masjid", "synagogue", "temple",
-              "gurdwara", "faith", "prayer", "worship", "congregation", "diocese", "quaker",
-              "islamic", "jewish", "christian", "hindu", "sikh", "buddhist"),
-    "health": ("mental health", "support group", "recovery", "addiction", "alcoholics",
-               "narcotics", "cancer", "hiv", "dementia", "carers", "bereavement", "suicide",
-               "eating disorder", "disability", "disabled", "autism", "nhs patients"),
-    "sexuality": ("lgbt", "lgbtq", "lgbtq+", "gay", "lesbian", "bisexual", "queer", "trans",
-                  "transgender", "pride"),
-    "politics": ("labour party", "conservative", "conservatives", "tory", "lib dem",
-                 "liberal democrats", "green party", "reform uk", "socialist", "momentum",
-                 "constituency", "councillor campaign"),
-    "trade union": ("trade union", "unison", "unite union", "gmb union", "union branch"),
-    "ethnicity": ("refugee", "asylum", "migrant", "ethnic minority", "roma", "traveller"),
-}
+TERMS_FILE = Path(__file__).resolve().parent / "data" / "sensitive_terms.json"
+# A term also matches with these endings ("church" → "churches", "refugee" → "refugees").
+PLURAL = r"(?:s|es|'s)?"
 
-_PATTERNS = {
-    category: re.compile(r"(?<![\w])(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")(?![\w])",
-                         re.IGNORECASE)
-    for category, terms in SENSITIVE_TERMS.items()
-}
+
+@lru_cache(maxsize=1)
+def categories() -> dict[str, dict]:
+    """The categories of ``sensitive_terms.json``: key → {label, basis, terms}."""
+    return json.loads(TERMS_FILE.read_text(encoding="utf-8"))["categories"]
+
+
+def _term_pattern(term: str) -> str:
+    # "lgbtq+" ends in a non-word character, so no plural and no word boundary after it.
+    body = re.escape(term.lower())
+    return body if not term[-1].isalnum() else body + PLURAL + r"(?![\w])"
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, re.Pattern[str]]:
+    out = {}
+    for key, category in categories().items():
+        terms = sorted(category["terms"], key=len, reverse=True)
+        out[key] = re.compile(r"(?<![\w])(" + "|".join(_term_pattern(t) for t in terms) + ")",
+                              re.IGNORECASE)
+    return out
 
 
 def classify(*texts: str | None) -> str | None:
@@ -45,23 +55,44 @@ def classify(*texts: str | None) -> str | None:
     >>> classify("Hanover Residents' Association")
     >>> classify("Brighton LGBTQ+ Social Group")
     'sexuality: lgbtq+'
+    >>> classify("Brighton and Hove Interfaith Forum")
+    'faith: interfaith'
+    >>> classify("Churches Together in Hove")
+    'faith: churches'
+    >>> classify("Transport for Brighton users")
     """
     joined = " ".join(t for t in texts if t)
-    for category, pattern in _PATTERNS.items():
+    for key, pattern in _patterns().items():
         match = pattern.search(joined)
         if match:
-            return f"{category}: {match.group(1).lower()}"
+            return f"{key}: {match.group(1).lower()}"
     return None
 
 
+def venue_topic_labels(session: Session, venue_id: int) -> list[str]:
+    """Labels of the topics the venue's posts are tagged with (for :func:`classify`)."""
+    return list(session.scalars(
+        select(Topic.label).distinct()
+        .join(PostTopic, PostTopic.topic == Topic.key)
+        .join(Post, Post.id == PostTopic.post_id)
+        .where(Post.venue_id == venue_id)))
+
+
+def classify_venue(name: str | None, description: str | None,
+                   topics: Iterable[str] = ()) -> str | None:
+    """:func:`classify` over what a venue says of itself and what it talks about."""
+    return classify(name, description, " ; ".join(topics))
+
+
 def flag_sensitive(session: Session) -> int:
-    """Set ``venues.sensitive`` from names and descriptions; returns the number flagged.
+    """Set ``venues.sensitive`` from names, descriptions and topics; returns the number flagged.
 
     A flag set by hand (reason starting with "manual") is never cleared here.
     """
     flagged = 0
     for venue in session.scalars(select(Venue)):
-        reason = classify(venue.name, venue.description)
+        reason = classify_venue(venue.name, venue.description,
+                                venue_topic_labels(session, venue.id))
         manual = (venue.sensitive_reason or "").startswith("manual")
         if reason and not manual:
             venue.sensitive, venue.sensitive_reason = True, reason
