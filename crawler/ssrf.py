@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -28,8 +29,38 @@ EXTRA_BLOCKED_NETS = tuple(ipaddress.ip_network(n) for n in (
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 
 
+# Characters IDNA treats as label separators besides "." (ideographic, full-width and half-width
+# full stops, UTS #46 section 2.3).
+DOT_VARIANTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
 class BlockedAddress(ValueError):
     """A URL or DNS answer points at an address the crawler must not reach."""
+
+
+def normalise_host(host: str) -> str:
+    """The ASCII spelling a resolver would use for ``host``: NFKC, IDNA dots, lower case, punycode.
+
+    Hosts reach the guard as written in pages, so compatibility spellings must be folded before
+    any rule is applied: circled or full-width digits, ideographic dots, letterlike symbols.
+
+    >>> normalise_host("\u2460\u2461\u2466.\u24ea.\u24ea.\u2460")
+    '127.0.0.1'
+    >>> normalise_host("127\u30020\u30020\u30021")
+    '127.0.0.1'
+    >>> normalise_host("\u2113ocalhost"), normalise_host("\uff2c\uff2f\uff23\uff21\uff2c\uff28\uff2f\uff33\uff34")
+    ('localhost', 'localhost')
+    >>> normalise_host("b\u00fccher.example")
+    'xn--bcher-kva.example'
+    """
+    name = unicodedata.normalize("NFKC", host).translate(DOT_VARIANTS).strip().strip("[]")
+    name = name.rstrip(".").lower()
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise BlockedAddress(f"host {host!r} is not a valid international name") from exc
 
 
 def _parse_part(part: str) -> int:
@@ -131,7 +162,7 @@ def check_host(host: str, allow: frozenset[str] = frozenset()) -> None:
 
     Names (not literals) pass here: their DNS answers are checked by :func:`check_answers`.
     """
-    name = host.strip().strip("[]").rstrip(".").lower()
+    name = normalise_host(host)
     if name in allow:
         return
     if name == "localhost" or name.endswith(".localhost"):
@@ -154,7 +185,7 @@ def check_url(url: str, allow: frozenset[str] = frozenset()) -> None:
 
 def check_answers(host: str, answers: Iterable[str], allow: frozenset[str] = frozenset()) -> None:
     """Raise :class:`BlockedAddress` unless EVERY DNS answer for ``host`` is allowed."""
-    if host.lower().rstrip(".") in allow:
+    if normalise_host(host) in allow:
         return
     seen = False
     for answer in answers:
