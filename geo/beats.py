@@ -45,6 +45,7 @@ from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from geo.gazetteer import SNAP_METRES, assign_beats
 from geo.types import GeoDataError, ImportReport
 from storage.db import utcnow
 from storage.ids import stable_id
@@ -517,8 +518,6 @@ def store_beats(session: Session, items: list[tuple[BeatFeature, BaseGeometry]],
 def reassign_places(session: Session, report: ImportReport, *,
                     snap_metres: float | None = None) -> None:
     """Beats changed: recompute places' and postcodes' beats, noting changes in ``report``."""
-    from geo.gazetteer import SNAP_METRES, assign_beats  # gazetteer builds on beats, not reverse
-
     changed = assign_beats(session, snap_metres=SNAP_METRES if snap_metres is None else snap_metres)
     for what, n in changed.items():
         if n:

@@ -53,8 +53,8 @@ def test_missing_demo_file_is_a_clear_error(sqlite_db, tmp_path):
 
 
 @pytest.mark.parametrize("module", ["geo.types", "geo.index", "geo.beats", "geo.osgb",
-                                    "geo.postcodes", "geo.gazetteer", "geo.police",
-                                    "geo.geocode", "geo.names"])
+                                    "geo.postcodes", "geo.gazetteer", "geo.gazetteer_readers",
+                                    "geo.police", "geo.geocode", "geo.names"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

@@ -12,14 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from geo.beats import import_beats
-from geo.gazetteer import (
-    PlaceRow,
-    assign_beats,
-    detect_format,
-    import_gazetteer,
-    import_postcodes,
-    merge_places,
-)
+from geo.gazetteer import assign_beats, detect_format, import_gazetteer, import_postcodes
+from geo.gazetteer_merge import merge_places
+from geo.gazetteer_readers import PlaceRow
 from geo.index import BeatIndex
 from geo.osgb import osgb_point, osgb_to_wgs84
 from geo.types import GeoDataError
