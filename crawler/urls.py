@@ -161,3 +161,67 @@ def _calendar_reason(url: str) -> str | None:
         if value.isdigit() and len(value) == 4 and not low <= int(value) <= high:
             return f"calendar outside {low}-{high}"
     return None
+
+
+# Pages about one person (author archives, member profiles, user pages), per engine and generic.
+# Their URLs carry a handle, so they are never queued, fetched or stored: the crawler maps
+# venues, never people. Path patterns match the path; query patterns match parameter names.
+PROFILE_PATHS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (engine, re.compile(pattern, re.I)) for engine, pattern in (
+        ("wordpress", r"^/author/[^/]+"),
+        ("ghost", r"^/author/[^/]+"),
+        ("blogger", r"^/profile/\d+"),
+        ("xenforo", r"^/(?:index\.php\?)?members/[^/]+"),
+        ("invision", r"^/profile/\d+-"),
+        ("vbulletin", r"^/member(?:\.php|/\d+)"),
+        ("mybb", r"^/user-\d+\.html"),
+        ("discourse", r"^/u(?:sers)?/[^/]+"),
+        ("reddit", r"^/(?:u|user)/[^/]+"),
+        ("generic", r"^/(?:members?|users?|people|profiles?|authors?|~)/[^/]+"),
+        ("generic", r"^/(?:profile|userinfo|memberlist|member|user)\.(?:php|aspx?|html?)$"),
+    ))
+PROFILE_QUERY_MARKS: frozenset[str] = frozenset({
+    "author", "user", "username", "un", "uid", "u", "userid", "user_id", "member", "memberid",
+    "profile", "showuser",
+})
+# Query values that name a profile view (phpBB "mode=viewprofile", SMF/MyBB "action=profile").
+PROFILE_ACTIONS: frozenset[str] = frozenset({"viewprofile", "profile", "memberlist", "userinfo"})
+
+
+def is_profile_url(url: str) -> bool:
+    """True when ``url`` is a page about one person (author archive, member profile).
+
+    >>> is_profile_url("https://hanover-ra.example/author/jane_doe_1987/")
+    True
+    >>> is_profile_url("https://forum.example/members/jane_doe_1987.42/")
+    True
+    >>> is_profile_url("https://forum.example/profile.php?user=jane_doe_1987")
+    True
+    >>> is_profile_url("https://forum.example/memberlist.php?mode=viewprofile&u=2")
+    True
+    >>> is_profile_url("https://forum.example/index.php?action=profile;u=7")
+    True
+    >>> is_profile_url("https://forum.example/viewtopic.php?t=41")
+    False
+    >>> is_profile_url("https://hanover-ra.example/2024/03/12/spring-meeting/")
+    False
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    path = parts.path or "/"
+    if any(pattern.search(path) for _, pattern in PROFILE_PATHS):
+        return True
+    # SMF writes its query with ";" separators ("action=profile;u=7").
+    query = parts.query.replace(";", "&")
+    params = parse_qsl(query, keep_blank_values=True)
+    if any(value.lower() in PROFILE_ACTIONS for name, value in params
+           if name.lower() in {"mode", "action", "do", "page"}):
+        return True
+    if path.rstrip("/").rsplit("/", 1)[-1].lower() in {"", "index.php", "viewtopic.php",
+                                                        "showthread.php", "forumdisplay.php",
+                                                        "viewforum.php", "topic.php"}:
+        # Listing and thread pages take "u"/"author" filters too; only the profile views count.
+        return False
+    return any(name.lower() in PROFILE_QUERY_MARKS and value for name, value in params)
