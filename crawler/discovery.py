@@ -15,14 +15,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from crawler.adapters.base import Adapter, LinkItem, ParseResult
+from crawler.adapters.types import LinkItem
 from crawler.urls import URLError, canonicalize, host_of
 from crawler.venues import VenueRef
 from geo.names import normalise
@@ -203,28 +202,3 @@ def group_links(links: Iterable[LinkItem]) -> dict[str, list[LinkItem]]:
         out.setdefault(url, []).append(link)
     return out
 
-
-class FallbackAdapter(Adapter):
-    """Used only when no adapter registry is installed: title and links, no posts."""
-
-    platform = "unknown"
-    priority = 10_000
-
-    def detect(self, response: Any) -> bool:
-        return True
-
-    def parse(self, response: Any) -> ParseResult:
-        result = ParseResult(kind="other")
-        if not hasattr(response, "css"):
-            return result
-        for a in response.css("a[href]"):
-            href = a.attrib.get("href", "")
-            if href.startswith(("mailto:", "javascript:", "tel:", "#")):
-                continue
-            text = " ".join(t.strip() for t in a.css("::text").getall()).strip()
-            url = response.urljoin(href)
-            if host_of(url) == host_of(response.url):
-                result.follow.append(url)
-            else:
-                result.links.append(LinkItem(url, text))
-        return result

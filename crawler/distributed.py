@@ -1,5 +1,5 @@
-"""Distributed crawling: Redis keys and connection, the worker settings overlay, starting a
-distributed run, and its status as seen from any machine.
+"""Distributed crawling: the worker settings overlay, starting a distributed run, and its
+status as seen from any machine (Redis keys and connection: ``crawler.redis_keys``).
 
 Several ``beatmap worker`` processes (on one or many machines) share one frontier and one
 duplicate filter in Redis through scrapy-redis's ``Scheduler`` and ``RFPDupeFilter``, and write
@@ -12,113 +12,37 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import os
+import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+import click
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from crawler.ledger import make_owner
+from crawler.frontier import LedgerFrontier
+from crawler.ledger import _owner_alive, make_owner
+from crawler.redis_keys import (
+    REDIS_PARAMS,
+    RedisKeys,
+    RedisUnavailable,
+    check_prefix,
+    connect_redis,
+    safe_redis_url,
+)
+from crawler.redis_scheduler import WINDOW_HOST_CAP, WINDOW_PER_WORKER, offer_leases
+from crawler.run import check_ready, prepare_run
+from crawler.settings import build_settings
+from storage.audit import cli_actor
 from storage.config import Config, ConfigError
 from storage.db import open_engine, session_scope
 from storage.models import CrawlRun, LedgerEntry
 
 logger = logging.getLogger(__name__)
 
-# Client timeouts: short enough that a lost Redis never freezes a worker's reactor for long,
-# long enough for a busy server across a LAN.
-REDIS_PARAMS = {"socket_timeout": 10, "socket_connect_timeout": 3, "health_check_interval": 15}
-HEARTBEAT_TTL = 30  # seconds a worker's heartbeat key lives; renewed every HEARTBEAT_SECONDS
 RECENT_WORKERS_SECONDS = 3600  # `crawl --status` lists workers seen within the last hour
-_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-
-class RedisUnavailable(OSError):
-    """Redis cannot be reached or refused our credentials; the message says which."""
-
-
-def safe_redis_url(url: str) -> str:
-    """``url`` without its password, for messages.
-
-    >>> safe_redis_url("redis://crawler:s3cret@10.0.0.5:6379/2")
-    'redis://crawler:***@10.0.0.5:6379/2'
-    """
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown by scheme only
-        return url.split("://", 1)[0] + "://…"
-
-
-def check_prefix(prefix: str) -> str:
-    if not _PREFIX.match(prefix or ""):
-        raise ConfigError(f"redis_prefix {prefix!r} must be 1-64 letters, digits or _ . : -")
-    return prefix
-
-
-@dataclass(frozen=True)
-class RedisKeys:
-    """Every Redis key of one installation (``prefix``) and one run."""
-
-    prefix: str
-    run_id: int = 0
-
-    @property
-    def current_run(self) -> str:
-        return f"{self.prefix}:current-run"
-
-    @property
-    def workers(self) -> str:  # sorted set: worker name → last heartbeat (unix time)
-        return f"{self.prefix}:workers"
-
-    def worker(self, name: str) -> str:
-        return f"{self.prefix}:worker:{name}"
-
-    def run(self, part: str) -> str:
-        return f"{self.prefix}:run:{self.run_id}:{part}"
-
-    @property
-    def queue(self) -> str:
-        return self.run("requests")
-
-    @property
-    def seen(self) -> str:
-        return self.run("dupefilter")
-
-    @property
-    def rejected(self) -> str:
-        return self.run("rejected")
-
-    @property
-    def epoch(self) -> str:  # present while Redis still holds this run's queue
-        return self.run("epoch")
-
-    def host_slots(self, host: str) -> str:
-        return f"{self.prefix}:host:{host}:slots"
-
-    def host_next(self, host: str) -> str:
-        return f"{self.prefix}:host:{host}:next"
-
-    def robots(self, origin: str) -> str:
-        return f"{self.prefix}:robots:{origin}"
-
-
-def connect_redis(url: str):
-    """A checked Redis client for ``url`` (redis://, rediss://, user:password@ supported)."""
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, **REDIS_PARAMS)
-        client.ping()
-    except redis.AuthenticationError as exc:
-        raise RedisUnavailable(f"Redis at {safe_redis_url(url)} refused the credentials in "
-                               f"redis_url ({exc})") from None
-    except (redis.RedisError, ValueError) as exc:
-        raise RedisUnavailable(f"cannot reach Redis at {safe_redis_url(url)} ({exc}); check "
-                               f"redis_url and that the server is up") from None
-    return client
 
 
 def require_postgres(db_url: str) -> None:
@@ -135,8 +59,6 @@ def worker_settings(config: Config, *, run_id: int, name: str, max_pages: int,
                     seeds_only: bool, idle_timeout: float = 0.0,
                     owner: str | None = None) -> dict[str, Any]:
     """Scrapy settings of one worker: the single-machine settings plus the shared frontier."""
-    from crawler.settings import build_settings
-
     keys = RedisKeys(check_prefix(config.redis_prefix), run_id)
     values = build_settings(config, run_id=run_id, max_pages=max_pages, seeds_only=seeds_only,
                             owner=owner or make_owner(run_id))
@@ -173,6 +95,55 @@ def worker_settings(config: Config, *, run_id: int, name: str, max_pages: int,
     return values
 
 
+def default_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def run_settings(config: Config, run_id: int | None, name: str | None,
+                 idle_timeout: float = 0.0) -> dict[str, Any]:
+    """Settings of a worker for ``run_id`` (or the current run), checked before any crawl."""
+    require_postgres(config.db)
+    client = connect_redis(config.redis_url)
+    run_id = resolve_run(config, run_id, client)
+    name = name or default_name()
+    engine = open_engine(config.db)
+    try:
+        with session_scope(engine) as session:
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise ConfigError(f"no crawl run {run_id}")
+            if run.mode != "distributed":
+                raise ConfigError(f"run {run_id} is a single-machine run; start a distributed "
+                                  f"one with `beatmap crawl --distributed`")
+            run_config = dict(run.config or {})
+    finally:
+        engine.dispose()
+    _claim_name(client, RedisKeys(config.redis_prefix), name)
+    return worker_settings(config, run_id=run_id, name=name,
+                           max_pages=int(run_config.get("max_pages", config.max_pages)),
+                           seeds_only=bool(run_config.get("seeds_only", False)),
+                           idle_timeout=idle_timeout)
+
+
+def _claim_name(client, keys: RedisKeys, name: str) -> None:
+    raw = client.get(keys.worker(name))
+    if raw:
+        info = json.loads(raw)
+        owner = f"{info.get('host')}:{info.get('pid')}:0"
+        if (info.get("pid"), info.get("host")) != (os.getpid(), socket.gethostname()) \
+                and _owner_alive(owner):
+            raise ConfigError(f"a worker named {name!r} is already running on "
+                              f"{info.get('host')} (pid {info.get('pid')}); choose another "
+                              f"--name")
+
+
+def settings_from_environment() -> dict[str, Any]:
+    """Distributed settings from beatmap.toml / BEATMAP_* (``scrapy crawl beatmap-worker``)."""
+    config = Config.load()
+    run = os.environ.get("BEATMAP_RUN")
+    return run_settings(config, int(run) if run else None, os.environ.get("BEATMAP_WORKER_NAME"))
+
+
 # --- starting a run -------------------------------------------------------------------------
 
 
@@ -185,11 +156,6 @@ def start_distributed(config: Config, *, seeds: Iterable[str] | None = None,
 
     Returns the run id. Workers (``beatmap worker``) attach to it on any machine.
     """
-    from crawler.frontier import LedgerFrontier
-    from crawler.redis_scheduler import WINDOW_HOST_CAP, WINDOW_PER_WORKER, offer_leases
-    from crawler.run import check_ready, prepare_run
-    from storage.audit import cli_actor
-
     require_postgres(config.db)
     purpose = (purpose if purpose is not None else config.crawl_purpose) or ""
     check_ready(config, purpose)
@@ -242,8 +208,6 @@ def _reopen_distributed(config: Config) -> tuple[int, int]:
 def crawl_command(config: Config, *, status: bool, run_id: int | None, max_pages: int | None,
                   purpose: str | None, seeds_only: bool, resume: bool = False) -> None:
     """``beatmap crawl --status`` and ``beatmap crawl --distributed`` (echoes its lines)."""
-    import click
-
     if status:
         for line in format_status(crawl_status(config, run_id)):
             click.echo(line)

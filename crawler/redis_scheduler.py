@@ -30,12 +30,13 @@ import redis
 import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
+from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
-from crawler.distributed import HEARTBEAT_TTL, RedisKeys, safe_redis_url
 from crawler.frontier import OFFER_SECONDS, LedgerFrontier
 from crawler.ledger import LEASE_SECONDS, Lease
+from crawler.redis_keys import HEARTBEAT_TTL, RedisKeys, safe_redis_url
 from crawler.redis_serializer import UnsafeRequest
 from crawler.redis_serializer import dumps as serialize
 from crawler.urls import URLError, canonicalize, url_fp
@@ -77,8 +78,6 @@ def offer_leases(client, keys: RedisKeys, leases: list[Lease]) -> int:
     """Push offers straight into the queue (the starting command, which has no spider)."""
     if not leases:
         return 0
-    from scrapy_redis.dupefilter import RFPDupeFilter
-
     seen = RFPDupeFilter(client, keys.seen)
     pipe = client.pipeline(transaction=False)
     for lease in leases:

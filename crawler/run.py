@@ -22,12 +22,15 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from scrapy.crawler import CrawlerProcess
 from sqlalchemy import select, update
 
 from crawler import ledger as ledger_mod
 from crawler.discovery import SEED_PRIORITY, ensure_venue
 from crawler.ledger import Ledger, _owner_alive, make_owner
 from crawler.progress import PROGRESS_PREFIX
+from crawler.settings import build_settings
+from crawler.spiders.community import CommunitySpider
 from crawler.ssrf import BlockedAddress, check_url, normalise_allow_list
 from crawler.urls import URLError, canonicalize, host_of, url_fp
 from crawler.venues import venue_key
@@ -262,11 +265,6 @@ def _pump(child: subprocess.Popen, progress: ProgressFn | None) -> None:
 
 def child_main(run_id: int, max_pages: int, seeds_only: bool) -> int:
     """Inside the subprocess: run the Scrapy crawl for ``run_id``."""
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.settings import build_settings
-    from crawler.spiders.community import CommunitySpider
-
     overrides = json.loads(os.environ.get("BEATMAP_CRAWL_CONFIG", "{}"))
     config = Config.load(overrides)
     settings = build_settings(config, run_id=run_id, max_pages=max_pages,

@@ -9,31 +9,29 @@ systemd, Scrapyd (``scrapy crawl beatmap-worker``) or by hand on as many machine
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
 import socket
+import sys
 import time
+import warnings
 from typing import Any
 
 from scrapy import signals
-from scrapy.crawler import Crawler
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.exceptions import NotConfigured
+from scrapy_redis.connection import get_redis_from_settings
 from sqlalchemy import select
 from twisted.internet import task
 
-from crawler.distributed import (
-    HEARTBEAT_TTL,
-    RedisKeys,
-    connect_redis,
-    require_postgres,
-    resolve_run,
-    worker_settings,
-)
-from crawler.ledger import _owner_alive
+from crawler.distributed import default_name, run_settings
 from crawler.progress import _jsonable, snapshot
+from crawler.redis_keys import HEARTBEAT_TTL, RedisKeys
+from crawler.spiders.distributed import DistributedSpider
 from storage.config import Config, ConfigError
-from storage.db import make_engine, open_engine, session_scope
+from storage.db import make_engine, session_scope
 from storage.models import CrawlRun
 
 logger = logging.getLogger(__name__)
@@ -42,67 +40,12 @@ HEARTBEAT_SECONDS = 5.0
 PERSIST_SECONDS = 10.0  # how often a worker's stats are saved into crawl_runs.stats["workers"]
 
 
-def default_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def run_settings(config: Config, run_id: int | None, name: str | None,
-                 idle_timeout: float = 0.0) -> dict[str, Any]:
-    """Settings of a worker for ``run_id`` (or the current run), checked before any crawl."""
-    require_postgres(config.db)
-    client = connect_redis(config.redis_url)
-    run_id = resolve_run(config, run_id, client)
-    name = name or default_name()
-    engine = open_engine(config.db)
-    try:
-        with session_scope(engine) as session:
-            run = session.get(CrawlRun, run_id)
-            if run is None:
-                raise ConfigError(f"no crawl run {run_id}")
-            if run.mode != "distributed":
-                raise ConfigError(f"run {run_id} is a single-machine run; start a distributed "
-                                  f"one with `beatmap crawl --distributed`")
-            run_config = dict(run.config or {})
-    finally:
-        engine.dispose()
-    _claim_name(client, RedisKeys(config.redis_prefix), name)
-    return worker_settings(config, run_id=run_id, name=name,
-                           max_pages=int(run_config.get("max_pages", config.max_pages)),
-                           seeds_only=bool(run_config.get("seeds_only", False)),
-                           idle_timeout=idle_timeout)
-
-
-def _claim_name(client, keys: RedisKeys, name: str) -> None:
-    raw = client.get(keys.worker(name))
-    if raw:
-        info = json.loads(raw)
-        owner = f"{info.get('host')}:{info.get('pid')}:0"
-        if (info.get("pid"), info.get("host")) != (os.getpid(), socket.gethostname()) \
-                and _owner_alive(owner):
-            raise ConfigError(f"a worker named {name!r} is already running on "
-                              f"{info.get('host')} (pid {info.get('pid')}); choose another "
-                              f"--name")
-
-
-def settings_from_environment() -> dict[str, Any]:
-    """Distributed settings from beatmap.toml / BEATMAP_* (``scrapy crawl beatmap-worker``)."""
-    config = Config.load()
-    run = os.environ.get("BEATMAP_RUN")
-    return run_settings(config, int(run) if run else None, os.environ.get("BEATMAP_WORKER_NAME"))
-
-
 def run_worker(config: Config, *, run_id: int | None = None, name: str | None = None,
                idle_timeout: float = 0.0) -> dict[str, Any]:
     """Run one worker in this process until its run ends; return its final stats snapshot.
 
     Twisted's reactor runs once per process, so call this once (the CLI does).
     """
-    import warnings
-
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.spiders.distributed import DistributedSpider
-
     # scrapy-redis 0.9.1 still calls two APIs Scrapy 2.19 deprecates; harmless, and noisy in
     # an operator's log on every request
     for message in (r"Spider\.log\(\) is deprecated", r"Passing a 'spider' argument to Stats"):
@@ -138,8 +81,6 @@ class WorkerMonitor:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WorkerMonitor:
-        from scrapy_redis.connection import get_redis_from_settings
-
         s = crawler.settings
         if not s.getbool("BEATMAP_DISTRIBUTED"):
             raise NotConfigured
@@ -211,3 +152,35 @@ class WorkerMonitor:
 
 
 # --- the command -----------------------------------------------------------------------------
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The line a stopped worker prints (``beatmap worker`` and ``python -m crawler.worker``)."""
+    return (f"worker {result['name']} stopped ({result['reason']}) on run {result['run_id']}: "
+            f"{result['pages']} pages, {result['posts']} posts, {result['errors']} errors")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crawler.worker [--run N] [--name NAME] [--idle-timeout S]`` (systemd units);
+    settings from beatmap.toml and ``BEATMAP_*`` as for ``beatmap worker``."""
+    parser = argparse.ArgumentParser(prog="python -m crawler.worker",
+                                     description="One distributed crawler worker.")
+    parser.add_argument("--run", dest="run_id", type=int)
+    parser.add_argument("--name")
+    parser.add_argument("--idle-timeout", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("scrapy").setLevel(logging.WARNING)
+    try:
+        result = run_worker(Config.load(), run_id=args.run_id, name=args.name,
+                            idle_timeout=args.idle_timeout)
+    except (ConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary(result))
+    return 1 if result["reason"] == "redis_unavailable" else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -179,7 +179,7 @@ def acl_url(prefix):
 
 
 def test_redis_credentials_are_checked_and_never_shown(acl_url):
-    from crawler.distributed import RedisUnavailable, connect_redis
+    from crawler.redis_keys import RedisUnavailable, connect_redis
 
     assert connect_redis(acl_url).ping()
     wrong = acl_url.replace("@127", "x@127")
@@ -223,7 +223,7 @@ def _run_status(db: str, run_id: int) -> str:
 def test_two_workers_store_what_one_process_stores(world, prefix, acl_url, tmp_path):
     import redis
 
-    from crawler.distributed import RedisKeys
+    from crawler.redis_keys import RedisKeys
 
     web = world["web"]
     web.clear_log()
@@ -295,7 +295,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(world, prefix, tmp_path):
     # The survivor finds the ledger's offers missing from Redis and offers them again.
     import redis
 
-    from crawler.distributed import RedisKeys
+    from crawler.redis_keys import RedisKeys
 
     redis.Redis.from_url(SHARED_REDIS).delete(RedisKeys(prefix, run_id).queue)
     with session_scope(engine) as s:
@@ -503,7 +503,8 @@ def test_scrapyd_path_builds_the_worker_settings(pg_db, prefix, monkeypatch):
 def test_resume_attaches_to_the_unfinished_run(pg_db, prefix):
     import redis
 
-    from crawler.distributed import RedisKeys, start_distributed
+    from crawler.distributed import start_distributed
+    from crawler.redis_keys import RedisKeys
     from storage.config import ConfigError
 
     config = Config.load({"db": pg_db, "contact_url": CONTACT, "crawl_purpose": "t",

@@ -32,9 +32,10 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.connection import get_redis_from_settings
+from twisted.internet import task
 
-from crawler.distributed import RedisKeys
 from crawler.middlewares.robots_fail_closed import ROBOTS_ERROR_TTL, ROBOTS_MAX_BYTES, ROBOTS_TTL
+from crawler.redis_keys import RedisKeys
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ return 1
 
 
 async def _sleep(seconds: float) -> None:
-    from twisted.internet import reactor, task  # imported late: Scrapy installs the reactor
+    from twisted.internet import reactor  # deferred: Scrapy installs the reactor first
 
     await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
 

@@ -18,6 +18,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 
 from crawler.errors import RobotsDisallowed, RobotsUnavailable, SsrfRefused
 from crawler.resolver import blocked_reason
@@ -82,11 +84,8 @@ class RobotsFailClosedMiddleware:
             return rules
         pending = self._pending.get(origin)
         if pending is not None:  # another request is already fetching this robots.txt
-            from scrapy.utils.defer import maybe_deferred_to_future
             await maybe_deferred_to_future(pending)
             return self._rules[origin]
-        from twisted.internet.defer import Deferred
-
         waiter: Deferred = Deferred()
         self._pending[origin] = waiter
         try:

@@ -23,7 +23,9 @@ from sqlalchemy import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.adapters.base import Adapter, ParseResult
+from crawler.adapters import registry
+from crawler.adapters.base import Adapter
+from crawler.adapters.types import ParseResult
 from crawler.errors import Refused
 from crawler.items import FetchFailure, PageItem
 from crawler.ledger import LEASE_RENEW_SECONDS, Lease, Ledger, make_owner
@@ -42,14 +44,6 @@ LOW_WATER = 32  # lease more when fewer than this many requests are in flight
 HOST_CAP = 16  # leased-but-unfinished URLs per host: enough to keep one busy host fetching
 # between two pipeline commits, few enough that one host cannot take the whole batch
 HANDLED_STATUSES = [304, 404, 410]
-
-
-def _adapter_registry():
-    try:
-        from crawler.adapters import registry
-    except ImportError:
-        return None
-    return registry
 
 
 class CommunitySpider(scrapy.Spider):
@@ -75,9 +69,6 @@ class CommunitySpider(scrapy.Spider):
         self.leased_total = 0
         self.venue_platforms: dict[int, str] = {}
         self.venue_homes: dict[int, str] = {}
-        self.registry = _adapter_registry()
-        if self.registry is None:
-            logger.warning("crawler.adapters.registry is missing: using the link-only fallback")
         self._renewer: task.LoopingCall | None = None
 
     # --- leasing ------------------------------------------------------------------------
@@ -214,15 +205,12 @@ class CommunitySpider(scrapy.Spider):
 
     def _adapter_for(self, response: Response, known: str) -> tuple[Adapter, bool]:
         """The venue's adapter; detect it from this response when not known yet."""
-        if self.registry is None:
-            from crawler.discovery import FallbackAdapter
-            return FallbackAdapter(), False
         if known not in ("unknown", "", None):
             try:
-                return self.registry.get(known, response.url), False
+                return registry.get(known, response.url), False
             except (KeyError, LookupError):
                 pass
-        adapter = self.registry.detect(response)
+        adapter = registry.detect(response)
         return adapter, True
 
     # --- failures -----------------------------------------------------------------------

@@ -18,8 +18,10 @@ from scrapy.exceptions import DontCloseSpider
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawler.distributed import settings_from_environment
 from crawler.ledger import LEASE_RENEW_SECONDS, LEASE_SECONDS, Ledger
 from crawler.middlewares.host_gate import WorkerStopping
+from crawler.redis_scheduler import finish_if_drained
 from crawler.spiders.community import CommunitySpider
 
 logger = logging.getLogger(__name__)
@@ -35,8 +37,6 @@ class DistributedSpider(CommunitySpider):
         super().update_settings(settings)
         if settings.getbool("BEATMAP_DISTRIBUTED"):
             return  # `beatmap worker` built them already
-        from crawler.worker import settings_from_environment
-
         settings.setdict(settings_from_environment(), priority="spider")
 
     def _configure(self, settings) -> None:
@@ -64,8 +64,6 @@ class DistributedSpider(CommunitySpider):
             self.frontier_scheduler.maybe_feed()
 
     def _on_idle(self) -> None:
-        from crawler.redis_scheduler import finish_if_drained
-
         pipeline = getattr(self, "store_pipeline", None)
         if pipeline is not None:
             pipeline.flush()
