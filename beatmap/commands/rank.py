@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
+from sqlalchemy import select
 
 from beatmap.commands.common import get_config
-from graph.queries import RANKING_COLUMNS, beat_ranking, resolve_beat
+from beatmap.export import BeatRows, export
+from beatmap.export.cells import csv_text
+from beatmap.export.tabular import CSV_COLUMNS, csv_rows
+from graph.queries import beat_ranking, resolve_beat
+from graph.rank import rank_all
 from storage.audit import cli_actor
 from storage.db import open_engine, session_scope
+from storage.models import Beat
 
 TABLE_REASON_WIDTH = 70
 
@@ -27,8 +31,6 @@ def parse_as_of(value: str | None) -> datetime | None:
         raise click.BadParameter(f"not a date or ISO timestamp: {value!r}",
                                  param_hint="--as-of") from exc
     if parsed.tzinfo is not None:
-        from datetime import UTC
-
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
@@ -70,8 +72,6 @@ def rank_command(ctx: click.Context, beat: str | None, fmt: str, limit: int | No
     Each venue's score is built from named parts (locality, activity, reach, topical fit,
     outreach feedback), each shown, with a one-line reason. Sensitive venues are not printed.
     """
-    from graph.rank import rank_all
-
     when = parse_as_of(as_of)
     engine = open_engine(get_config(ctx).db)
     with session_scope(engine) as session:
@@ -82,10 +82,6 @@ def rank_command(ctx: click.Context, beat: str | None, fmt: str, limit: int | No
             click.echo(f"ranked {stats.venues} venues over {stats.beats} {beats_word} in "
                        f"{stats.seconds:.1f}s", err=True)
     with session_scope(engine) as session:
-        from sqlalchemy import select
-
-        from storage.models import Beat
-
         beats = [resolve_beat(session, target.id)] if target else list(
             session.scalars(select(Beat).order_by(Beat.name)))
         limit = limit if limit is not None else (10 if fmt == "table" else None)
@@ -97,19 +93,9 @@ def _render(results, fmt: str) -> str:
     if fmt == "json":
         return json.dumps([{"beat_key": b.key, "beat_name": b.name, "venues": rows}
                            for b, rows in results], indent=2, ensure_ascii=False)
-    if fmt == "csv":
-        from beatmap.export.cells import neutralise_row
-        from beatmap.export.tabular import cell_value
-
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["beat_key", "beat_name", *RANKING_COLUMNS])
-        for b, rows in results:
-            for r in rows:
-                full = dict(r, beat_key=b.key, beat_name=b.name)
-                writer.writerow(neutralise_row([cell_value(full, c) for c in
-                                                ("beat_key", "beat_name", *RANKING_COLUMNS)]))
-        return buf.getvalue().rstrip("\n")
+    if fmt == "csv":  # the rows and columns of `beatmap export --format csv`
+        data = [BeatRows(b, rows) for b, rows in results]
+        return csv_text(CSV_COLUMNS, csv_rows(data), line_end="\n").rstrip("\n")
     return "\n\n".join(_table(b, rows) for b, rows in results)
 
 
@@ -131,8 +117,6 @@ def export_command(ctx: click.Context, fmt: str, out: str, beat: str | None,
     Uses the stored ranking (run `beatmap rank` first). Every export is recorded in the
     audit log with who, when, what and why; sensitive venues are left out unless asked.
     """
-    from beatmap.export import export
-
     config = get_config(ctx)
     engine = open_engine(config.db)
     with session_scope(engine) as session:

@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from beatmap.export import geojson, htmlmap, network, tabular
 from graph.queries import beat_ranking, resolve_beat
 from storage import audit
 from storage.models import Beat
@@ -57,15 +58,15 @@ def gather(session: Session, beat: str | int | None = None, *,
             for b in beats]
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _write_atomic(path: Path, fill: Callable[[BinaryIO], None]) -> None:
     """Write through a temporary file in the same folder, then rename: never a half file."""
     path = Path(path)
     if not path.parent.is_dir():
         raise ExportError(f"folder for the export does not exist: {path.parent}")
     fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
     try:
-        write(Path(tmp))
+        with os.fdopen(fd, "wb") as stream:
+            fill(stream)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -86,9 +87,9 @@ def export(session: Session, fmt: str, out: str | Path, *, beat: str | int | Non
         raise ExportError("including sensitive venues needs a reason (--reason)")
     data = gather(session, beat, include_sensitive=include_sensitive)
     path = Path(out)
-    _write_atomic(path, lambda tmp: _writer(fmt)(session, data, tmp, reason=reason,
-                                                 include_sensitive=include_sensitive,
-                                                 tile_url=tile_url))
+    _write_atomic(path, lambda stream: write(fmt, session, data, stream, reason=reason,
+                                             include_sensitive=include_sensitive,
+                                             tile_url=tile_url))
     rows = sum(len(d.rows) for d in data)
     audit.record(session, actor=actor or audit.cli_actor(), action="export",
                  object_type="beat" if beat is not None else "beats",
@@ -100,19 +101,22 @@ def export(session: Session, fmt: str, out: str | Path, *, beat: str | int | Non
     return ExportResult(path=path, format=fmt, beats=len(data), rows=rows)
 
 
-def _writer(fmt: str) -> Callable[..., None]:
-    if fmt in ("xlsx", "csv"):
-        from beatmap.export import tabular
+# Each format's writer: (session, beats with their rows, binary stream, **options).
+WRITERS: dict[str, Callable[..., None]] = {
+    "xlsx": tabular.write_xlsx, "csv": tabular.write_csv,
+    "gexf": network.write_gexf, "graphml": network.write_graphml,
+    "geojson": geojson.write_geojson, "html": htmlmap.write_html,
+}
 
-        return tabular.write_xlsx if fmt == "xlsx" else tabular.write_csv
-    if fmt in ("gexf", "graphml"):
-        from beatmap.export import network
 
-        return network.write_gexf if fmt == "gexf" else network.write_graphml
-    if fmt == "geojson":
-        from beatmap.export import geojson
+def write(fmt: str, session: Session | None, data: list[BeatRows], stream: BinaryIO,
+          **options: Any) -> None:
+    """Write ``data`` as ``fmt`` to a binary ``stream`` (a file, or memory for a download).
 
-        return geojson.write_geojson
-    from beatmap.export import htmlmap
-
-    return htmlmap.write_html
+    >>> import io, json
+    >>> stream = io.BytesIO()
+    >>> write("geojson", None, [], stream)
+    >>> json.loads(stream.getvalue())["type"]
+    'FeatureCollection'
+    """
+    WRITERS[fmt](session, data, stream, **options)

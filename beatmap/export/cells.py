@@ -10,12 +10,17 @@ and so is a trigger behind leading spaces, because some importers trim them firs
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
 
 # Characters that make a spreadsheet read the cell as a formula (OWASP "CSV injection").
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 QUOTE = "'"
+# Spreadsheets (and RFC 4180) end CSV lines with CR LF.
+CSV_LINE_END = "\r\n"
 # Control characters XML 1.0 forbids, so an XLSX cannot hold them (tab, LF and CR are allowed).
 XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -70,3 +75,38 @@ def xlsx_cell(value: Any) -> Any:
 def xlsx_row(row: list[Any]) -> list[Any]:
     """:func:`xlsx_cell` applied to every cell of a row."""
     return [xlsx_cell(v) for v in row]
+
+
+def write_csv(stream: TextIO, columns: Sequence[str],
+              rows: Iterable[Sequence[Any] | Mapping[str, Any]], *,
+              line_end: str = CSV_LINE_END) -> None:
+    """The one CSV writer of every command, export and web download: a header row of
+    ``columns``, then each row with every cell passed through :func:`neutralise`. A mapping row
+    gives its values for ``columns`` (other keys ignored, missing ones empty); ``None`` is
+    written as an empty cell.
+
+    >>> buf = io.StringIO()
+    >>> write_csv(buf, ["name", "posts"], [{"name": "=cmd|' /C calc'!A0", "posts": 3, "x": 1},
+    ...                                     ["Elm Grove, Hanover", None]], line_end="\\n")
+    >>> print(buf.getvalue(), end="")
+    name,posts
+    '=cmd|' /C calc'!A0,3
+    "Elm Grove, Hanover",
+    """
+    writer = csv.writer(stream, quoting=csv.QUOTE_MINIMAL, lineterminator=line_end)
+    writer.writerow(columns)
+    for row in rows:
+        values = [row.get(c) for c in columns] if isinstance(row, Mapping) else row
+        writer.writerow(neutralise_row(list(values)))
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any] | Mapping[str, Any]], *,
+             line_end: str = CSV_LINE_END) -> str:
+    """:func:`write_csv` into a string (for the commands' standard output).
+
+    >>> csv_text(["a", "b"], [[1, "-1"]], line_end="\\n")
+    "a,b\\n1,'-1\\n"
+    """
+    buf = io.StringIO()
+    write_csv(buf, columns, rows, line_end=line_end)
+    return buf.getvalue()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -39,5 +38,5 @@ def feature_collection(data) -> dict[str, Any]:
     return {"type": "FeatureCollection", "attribution": ATTRIBUTION, "features": features}
 
 
-def write_geojson(session: Session, data, path: Path, **_: Any) -> None:
-    path.write_text(json.dumps(feature_collection(data), ensure_ascii=False), encoding="utf-8")
+def write_geojson(session: Session | None, data, stream: BinaryIO, **_: Any) -> None:
+    stream.write(json.dumps(feature_collection(data), ensure_ascii=False).encode("utf-8"))

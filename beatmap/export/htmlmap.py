@@ -1,8 +1,8 @@
 """A single-file HTML map of beats and venues that works offline (Leaflet inlined, no CDN).
 
-Leaflet comes from ``node_modules/leaflet/dist`` (installed by ``make setup``) and is copied
-into the page, so the file opens from a USB stick on a laptop with no network. There are no
-map tiles unless the ``tile_url`` setting names a tile server; the beat polygons are the base
+Leaflet comes from :data:`beatmap.assets.LEAFLET_DIR` (the package's copy, else the clone's
+``node_modules/leaflet/dist``; ``make setup`` makes both) and is copied into the page, so the
+file opens from a USB stick on a laptop with no network. There are no map tiles unless the ``tile_url`` setting names a tile server; the beat polygons are the base
 map. Scraped text reaches the page only as JSON data, and the script puts it into the page
 with ``textContent``, so a hostile venue name cannot inject markup.
 """
@@ -12,14 +12,13 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
+from beatmap.assets import LEAFLET_DIR
 from beatmap.export.tabular import ATTRIBUTION
 
-ROOT = Path(__file__).resolve().parents[2]
-LEAFLET_DIR = ROOT / "node_modules" / "leaflet" / "dist"
 ROW_KEYS = ("rank", "name", "platform", "url", "score", "locality", "activity", "reach",
             "topical", "feedback", "reason", "status", "flags", "outreach_status", "lat", "lon")
 
@@ -29,13 +28,13 @@ class LeafletMissing(OSError):
 
 
 def leaflet_assets(folder: Path = LEAFLET_DIR) -> tuple[str, str]:
-    """Leaflet's JavaScript and CSS, read from the npm install."""
+    """Leaflet's JavaScript and CSS, read from the package's copy or the clone's npm install."""
     try:
         js = (folder / "leaflet.js").read_text(encoding="utf-8")
         css = (folder / "leaflet.css").read_text(encoding="utf-8")
     except OSError as exc:
         raise LeafletMissing(f"Leaflet not found in {folder}; run `make setup` "
-                             "(npm installs it)") from exc
+                             "(npm installs it and copies it into the package)") from exc
     return js, css
 
 
@@ -149,5 +148,6 @@ def render_html(data, *, tile_url: str = "", title: str = "beatmap: venues by be
                        leaflet_js=js.replace("</script", "<\\/script"), script=SCRIPT)
 
 
-def write_html(session: Session, data, path: Path, *, tile_url: str = "", **_: Any) -> None:
-    path.write_text(render_html(data, tile_url=tile_url), encoding="utf-8")
+def write_html(session: Session | None, data, stream: BinaryIO, *, tile_url: str = "",
+               **_: Any) -> None:
+    stream.write(render_html(data, tile_url=tile_url).encode("utf-8"))

@@ -7,8 +7,7 @@ left out unless the export includes them.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import networkx as nx
 from sqlalchemy.orm import Session
@@ -71,11 +70,11 @@ def export_graph(session: Session, data, *, include_sensitive: bool = False) -> 
     return G
 
 
-def write_gexf(session: Session, data, path: Path, *, include_sensitive: bool = False,
+def write_gexf(session: Session, data, stream: BinaryIO, *, include_sensitive: bool = False,
                **_: Any) -> None:
-    nx.write_gexf(export_graph(session, data, include_sensitive=include_sensitive), path)
+    nx.write_gexf(export_graph(session, data, include_sensitive=include_sensitive), stream)
 
 
-def write_graphml(session: Session, data, path: Path, *, include_sensitive: bool = False,
+def write_graphml(session: Session, data, stream: BinaryIO, *, include_sensitive: bool = False,
                   **_: Any) -> None:
-    nx.write_graphml(export_graph(session, data, include_sensitive=include_sensitive), path)
+    nx.write_graphml(export_graph(session, data, include_sensitive=include_sensitive), stream)

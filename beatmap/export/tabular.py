@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image as XLImage
@@ -17,8 +15,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from sqlalchemy.orm import Session
 
-from beatmap.export.cells import neutralise_row, xlsx_cell, xlsx_row
+from beatmap.export.cells import csv_text, xlsx_cell, xlsx_row
 from beatmap.export.mapimage import render_beat_map
+from graph.queries import RANKING_COLUMNS
 from graph.rank import WEIGHTS
 from storage.db import utcnow
 
@@ -35,10 +34,8 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("curation", "state", 10), ("outreach", "outreach_status", 11),
     ("contact route", "contact", 36),
 )
-CSV_COLUMNS = ("beat_key", "beat_name", "rank", "venue_id", "venue_key", "name", "platform",
-               "url", "crawlable", "score", "locality", "activity", "reach", "topical",
-               "feedback", "reason", "places", "topics", "posts_90d", "last_post_at", "status",
-               "flags", "state", "outreach_status", "contact", "lat", "lon")
+# The CSV of ``beatmap export``, of ``beatmap rank --format csv`` and of the web's .csv twin.
+CSV_COLUMNS = ("beat_key", "beat_name", *RANKING_COLUMNS)
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 ATTRIBUTION = ("Contains Ordnance Survey data © Crown copyright and database right; Royal Mail "
@@ -80,21 +77,18 @@ def cell_value(row: dict[str, Any], key: str) -> Any:
 
 
 def csv_rows(data) -> list[list[Any]]:
+    """Each exported beat's rows, flattened for ``CSV_COLUMNS`` (the writer neutralises)."""
     out = []
     for item in data:
         for row in item.rows:
             full = dict(row, beat_key=item.beat.key, beat_name=item.beat.name)
-            out.append(neutralise_row([cell_value(full, c) for c in CSV_COLUMNS]))
+            out.append([cell_value(full, c) for c in CSV_COLUMNS])
     return out
 
 
-def write_csv(session: Session, data, path: Path, **_: Any) -> None:
+def write_csv(session: Session | None, data, stream: BinaryIO, **_: Any) -> None:
     """One CSV of every exported beat's venues (UTF-8 with BOM so Excel reads accents)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_rows(data))
-    path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    stream.write(csv_text(CSV_COLUMNS, csv_rows(data)).encode("utf-8-sig"))
 
 
 def sheet_title(name: str, taken: set[str]) -> str:
@@ -115,7 +109,7 @@ def sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
-def write_xlsx(session: Session, data, path: Path, *, reason: str | None = None,
+def write_xlsx(session: Session | None, data, stream: BinaryIO, *, reason: str | None = None,
                **_: Any) -> None:
     """Summary sheet, then one sheet per beat with its venues and a map image."""
     wb = Workbook()
@@ -126,7 +120,7 @@ def write_xlsx(session: Session, data, path: Path, *, reason: str | None = None,
     _summary(summary, data, titles, reason)
     for item, title in zip(data, titles, strict=True):
         _beat_sheet(wb.create_sheet(title), item)
-    wb.save(path)
+    wb.save(stream)
 
 
 def _header(ws, row: int, headers: list[str]) -> None:

@@ -1,19 +1,18 @@
 """Data twins of the beat page: the page's own rows as ``.json``, ``.csv`` and ``.xlsx``.
 
-CSV and XLSX are written by the export area's writers (:mod:`beatmap.export.tabular`), so a
-download from the web UI has the same columns, formula neutralisation and map image as
-``beatmap export``; only the rows differ (those of the page, with its filters).
+CSV and XLSX are written by the export area's writers (:func:`beatmap.export.write`) into
+memory, so a download from the web UI has the same columns, formula neutralisation and map
+image as ``beatmap export``; only the rows differ (those of the page, with its filters).
 """
 
 from __future__ import annotations
 
+import io
 import json
-import tempfile
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-from beatmap.export import BeatRows, tabular
+from beatmap.export import BeatRows, write
 from storage.models import Beat
 
 MEDIA_TYPES = {
@@ -35,19 +34,17 @@ def to_json(rows: list[dict], meta: dict) -> bytes:
                       indent=1).encode("utf-8")
 
 
-def _through_file(write, beat: Beat, rows: list[dict], suffix: str, **kwargs: Any) -> bytes:
-    # The export writers write files (atomically, for the CLI); a private temporary folder
-    # gives them one and is gone with its contents afterwards.
-    with tempfile.TemporaryDirectory(prefix="beatmap-twin-") as tmp:
-        path = Path(tmp) / f"twin{suffix}"
-        write(None, [BeatRows(beat, rows)], path, **kwargs)
-        return path.read_bytes()
+def _render(fmt: str, beat: Beat, rows: list[dict], **options: Any) -> bytes:
+    stream = io.BytesIO()
+    write(fmt, None, [BeatRows(beat, rows)], stream, **options)
+    return stream.getvalue()
 
 
 def to_csv(beat: Beat, rows: list[dict]) -> bytes:
-    return _through_file(tabular.write_csv, beat, rows, ".csv")
+    """The CSV of ``beatmap export --format csv``, with the page's rows."""
+    return _render("csv", beat, rows)
 
 
 def to_xlsx(beat: Beat, rows: list[dict], reason: str) -> bytes:
     """Summary sheet (with the reason given), then the beat's sheet with its map image."""
-    return _through_file(tabular.write_xlsx, beat, rows, ".xlsx", reason=reason)
+    return _render("xlsx", beat, rows, reason=reason)
