@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from geo.names import normalise
@@ -21,7 +21,9 @@ from storage.models import (
     Link,
     Outreach,
     Post,
+    PostBeat,
     PostTopic,
+    Seed,
     Venue,
     VenueScore,
 )
@@ -34,6 +36,11 @@ RANKING_COLUMNS: tuple[str, ...] = (
     "locality", "activity", "reach", "topical", "feedback", "reason", "places", "topics",
     "posts_90d", "last_post_at", "status", "flags", "state", "outreach_status", "contact",
     "lat", "lon",
+)
+# Columns of one row of the venue list (``beatmap venues``), in the order it prints them.
+VENUE_LIST_COLUMNS: tuple[str, ...] = (
+    "key", "platform", "url", "crawlable", "known_only_reason", "state", "status", "sensitive",
+    "posts", "last_post", "linked_from", "link_count", "depth", "discovered_via",
 )
 # Statuses that the crawler or the ranking sets and that make a venue a poor first contact.
 BAD_STATUSES = ("dormant", "gone", "hijacked")
@@ -321,3 +328,43 @@ def beats_overview(session: Session, *, since: datetime | None = None) -> list[d
                     "venues": len(listed), "new_candidates": new, "outreach": counts,
                     "centre_lat": beat.centre_lat, "centre_lon": beat.centre_lon})
     return out
+
+
+def venue_list(session: Session, *, beat: str | None = None,
+               state: str | None = None) -> list[dict[str, Any]]:
+    """Every venue found, crawlable first, with its evidence (``VENUE_LIST_COLUMNS``).
+
+    ``beat`` (a key) keeps the venues that speak about that beat, are scored for it or were
+    seeded for it; ``state`` keeps one curation state. Merged venues are left out (see their
+    target). Raises :class:`UnknownBeat` for an unknown beat key.
+    """
+    evidence = (select(Link.dst_venue_id.label("vid"), func.count().label("sources"),
+                       func.sum(Link.count).label("links"))
+                .group_by(Link.dst_venue_id).subquery())
+    query = (select(Venue, evidence.c.sources, evidence.c.links)
+             .outerjoin(evidence, evidence.c.vid == Venue.id)
+             .where(Venue.merged_into_id.is_(None)))
+    if state:
+        query = query.where(Venue.state == state)
+    if beat:
+        beat_id = session.execute(select(Beat.id).where(Beat.key == beat)).scalar_one_or_none()
+        if beat_id is None:
+            raise UnknownBeat(f"unknown beat {beat!r}")
+        talking = select(Post.venue_id).join(PostBeat, PostBeat.post_id == Post.id) \
+            .where(PostBeat.beat_id == beat_id)
+        scored = select(VenueScore.venue_id).where(VenueScore.beat_id == beat_id)
+        seeded = select(Seed.venue_id).where(Seed.beat_id == beat_id)
+        query = query.where(or_(Venue.id.in_(talking), Venue.id.in_(scored),
+                                Venue.id.in_(seeded)))
+    query = query.order_by(Venue.crawlable.desc(), Venue.post_count.desc(), Venue.key)
+    rows = []
+    for venue, sources, links in session.execute(query):
+        rows.append({"key": venue.key, "platform": venue.platform, "url": venue.url,
+                     "crawlable": venue.crawlable, "known_only_reason": venue.known_only_reason,
+                     "state": venue.state, "status": venue.status, "sensitive": venue.sensitive,
+                     "posts": venue.post_count,
+                     "last_post": venue.last_post_at.date().isoformat()
+                     if venue.last_post_at else None,
+                     "linked_from": sources or 0, "link_count": int(links or 0),
+                     "depth": venue.depth, "discovered_via": venue.discovered_via})
+    return rows

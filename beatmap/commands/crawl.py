@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select
 
 from beatmap.commands.common import get_config
+from beatmap.export.cells import csv_text
+from crawler.curation import merge_venues, set_state, venue_by_key
+from crawler.distributed import crawl_command
+from crawler.run import run_crawl
+from crawler.seeds import SeedRow, add_seeds, read_seed_file
 from crawler.worker import run_worker
+from graph.queries import VENUE_LIST_COLUMNS, UnknownBeat, venue_list
 from storage.audit import cli_actor, record
-from storage.db import open_engine, session_scope, utcnow
-from storage.models import (
-    CURATION_STATES,
-    Beat,
-    LedgerEntry,
-    Link,
-    Page,
-    Post,
-    PostBeat,
-    Seed,
-    Venue,
-    VenueAlias,
-    VenueScore,
-)
+from storage.db import open_engine, session_scope
+from storage.models import CURATION_STATES, Beat, Seed
 
 PROGRESS_EVERY = 2.0  # seconds between progress lines on stderr
 
@@ -50,8 +43,6 @@ def seeds() -> None:
 @click.pass_context
 def seeds_add(ctx: click.Context, url: str, beat: str | None, note: str | None) -> None:
     """Add one seed URL (refused for platforms beatmap never crawls)."""
-    from crawler.seeds import SeedRow, add_seeds
-
     engine = open_engine(get_config(ctx).db)
     with session_scope(engine) as session:
         added = add_seeds(session, [SeedRow(url, beat, note)], source="cli")
@@ -63,8 +54,6 @@ def seeds_add(ctx: click.Context, url: str, beat: str | None, note: str | None) 
 @click.pass_context
 def seeds_import(ctx: click.Context, file: Path) -> None:
     """Import seeds from a CSV (columns url, beat, note) or YAML file, all or nothing."""
-    from crawler.seeds import add_seeds, read_seed_file
-
     rows = read_seed_file(file)
     engine = open_engine(get_config(ctx).db)
     with session_scope(engine) as session:
@@ -83,7 +72,7 @@ def seeds_list(ctx: click.Context, fmt: str) -> None:
                 for url, beat, note, source in session.execute(
                     select(Seed.url, Beat.key, Seed.note, Seed.source)
                     .outerjoin(Beat, Beat.id == Seed.beat_id).order_by(Seed.url))]
-    _emit(rows, fmt, ["url", "beat", "note", "source"])
+    _emit(rows, fmt, ("url", "beat", "note", "source"))
 
 
 # --- crawl ------------------------------------------------------------------------------
@@ -109,12 +98,8 @@ def crawl(ctx: click.Context, seeds_only: bool, max_pages: int | None, purpose: 
     With --distributed the seeds go to the shared frontier and `beatmap worker` processes on
     any machine do the fetching; --status shows progress from anywhere.
     """
-    from crawler.run import run_crawl
-
     config = get_config(ctx)
     if status or distributed:
-        from crawler.distributed import crawl_command
-
         crawl_command(config, status=status, run_id=run_id, max_pages=max_pages,
                       purpose=purpose, seeds_only=seeds_only, resume=resume)
         return
@@ -148,10 +133,6 @@ def crawl(ctx: click.Context, seeds_only: bool, max_pages: int | None, purpose: 
 
 # --- venues -----------------------------------------------------------------------------
 
-VENUE_COLUMNS = ["key", "platform", "url", "crawlable", "known_only_reason", "state", "status",
-                 "sensitive", "posts", "last_post", "linked_from", "link_count", "depth",
-                 "discovered_via"]
-
 
 @click.group(invoke_without_command=True)
 @click.option("--beat", "beat", metavar="KEY", help="Only venues that speak about this beat.")
@@ -167,42 +148,11 @@ def venues(ctx: click.Context, beat: str | None, state: str | None, fmt: str) ->
         return
     engine = open_engine(get_config(ctx).db)
     with session_scope(engine) as session:
-        rows = venue_rows(session, beat=beat, state=state)
-    _emit(rows, fmt, VENUE_COLUMNS)
-
-
-def venue_rows(session, *, beat: str | None = None, state: str | None = None) -> list[dict]:
-    """The rows of ``beatmap venues`` (merged venues are left out: see their target)."""
-    evidence = (select(Link.dst_venue_id.label("vid"), func.count().label("sources"),
-                       func.sum(Link.count).label("links"))
-                .group_by(Link.dst_venue_id).subquery())
-    query = (select(Venue, evidence.c.sources, evidence.c.links)
-             .outerjoin(evidence, evidence.c.vid == Venue.id)
-             .where(Venue.merged_into_id.is_(None)))
-    if state:
-        query = query.where(Venue.state == state)
-    if beat:
-        beat_id = session.execute(select(Beat.id).where(Beat.key == beat)).scalar_one_or_none()
-        if beat_id is None:
-            raise click.BadParameter(f"unknown beat {beat!r}", param_hint="--beat")
-        talking = select(Post.venue_id).join(PostBeat, PostBeat.post_id == Post.id) \
-            .where(PostBeat.beat_id == beat_id)
-        scored = select(VenueScore.venue_id).where(VenueScore.beat_id == beat_id)
-        seeded = select(Seed.venue_id).where(Seed.beat_id == beat_id)
-        query = query.where(or_(Venue.id.in_(talking), Venue.id.in_(scored),
-                                Venue.id.in_(seeded)))
-    query = query.order_by(Venue.crawlable.desc(), Venue.post_count.desc(), Venue.key)
-    rows = []
-    for venue, sources, links in session.execute(query):
-        rows.append({"key": venue.key, "platform": venue.platform, "url": venue.url,
-                     "crawlable": venue.crawlable, "known_only_reason": venue.known_only_reason,
-                     "state": venue.state, "status": venue.status, "sensitive": venue.sensitive,
-                     "posts": venue.post_count,
-                     "last_post": venue.last_post_at.date().isoformat()
-                     if venue.last_post_at else None,
-                     "linked_from": sources or 0, "link_count": int(links or 0),
-                     "depth": venue.depth, "discovered_via": venue.discovered_via})
-    return rows
+        try:
+            rows = venue_list(session, beat=beat, state=state)
+        except UnknownBeat as exc:
+            raise click.BadParameter(str(exc), param_hint="--beat") from exc
+    _emit(rows, fmt, VENUE_LIST_COLUMNS)
 
 
 @venues.command("set-state")
@@ -214,10 +164,8 @@ def venues_set_state(ctx: click.Context, venue_key: str, state: str, reason: str
     """Mark a venue in / out / undecided / candidate (audited)."""
     engine = open_engine(get_config(ctx).db)
     with session_scope(engine) as session:
-        venue = _venue(session, venue_key)
-        before = venue.state
-        venue.state = state
-        venue.updated_at = utcnow()
+        venue = venue_by_key(session, venue_key)
+        before = set_state(session, venue, state)
         record(session, actor=cli_actor(), action="curation", object_type="venue",
                object_id=venue.key, reason=reason,
                detail={"change": "state", "from": before, "to": state})
@@ -241,60 +189,12 @@ def venues_merge(ctx: click.Context, venue_key: str, into_key: str, reason: str 
                f"{moved['links']} links moved")
 
 
-def _venue(session, key: str) -> Venue:
-    venue = session.execute(select(Venue).where(Venue.key == key)).scalar_one_or_none()
-    if venue is None:
-        alias = session.execute(select(VenueAlias.venue_id)
-                                .where(VenueAlias.alias == key)).scalar_one_or_none()
-        venue = session.get(Venue, alias) if alias is not None else None
-    if venue is None:
-        raise ValueError(f"no venue with key {key!r} (see `beatmap venues`)")
-    return venue
-
-
-def merge_venues(session, key: str, into_key: str) -> dict[str, int]:
-    """Move everything of venue ``key`` to ``into_key`` and leave an alias behind."""
-    from crawler.discovery import add_alias, record_links
-    from crawler.pipelines.store import _refresh_venue
-
-    src, dst = _venue(session, key), _venue(session, into_key)
-    if src.id == dst.id:
-        raise ValueError(f"{key} and {into_key} are already the same venue")
-    posts = session.execute(update(Post).where(Post.venue_id == src.id)
-                            .values(venue_id=dst.id)).rowcount
-    session.execute(update(Page).where(Page.venue_id == src.id).values(venue_id=dst.id))
-    session.execute(update(LedgerEntry).where(LedgerEntry.venue_id == src.id)
-                    .values(venue_id=dst.id))
-    session.execute(update(Seed).where(Seed.venue_id == src.id).values(venue_id=dst.id))
-    links = 0
-    for link in session.execute(select(Link).where(or_(Link.src_venue_id == src.id,
-                                                       Link.dst_venue_id == src.id))).scalars():
-        a = dst.id if link.src_venue_id == src.id else link.src_venue_id
-        b = dst.id if link.dst_venue_id == src.id else link.dst_venue_id
-        if a != b:
-            record_links(session, a, link.example_url or "",
-                         {b: (link.count, link.anchor_text or "")})
-        session.delete(link)
-        links += 1
-    session.flush()
-    src.merged_into_id = dst.id
-    src.updated_at = utcnow()
-    add_alias(session, src.key, dst.id, "merge")
-    _refresh_venue(session, dst.id)
-    src.post_count = 0
-    return {"posts": posts or 0, "links": links}
-
-
-def _emit(rows: list[dict], fmt: str, columns: list[str]) -> None:
+def _emit(rows: list[dict], fmt: str, columns: Sequence[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buf.getvalue(), nl=False)
+        click.echo(csv_text(columns, rows), nl=False)
         return
     if not rows:
         click.echo("(none)")

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from crawler import curation
 from storage import audit
 from storage.db import utcnow
 from storage.ids import new_id
@@ -34,8 +35,7 @@ def set_state(session: Session, venue: Venue, state: str, *, actor: str,
     """Curate a venue in / out / undecided, audited with the old and new state."""
     if state not in CURATION_CHOICES:
         raise CurationError(f"curation must be one of {', '.join(CURATION_CHOICES)}")
-    old = venue.state
-    venue.state, venue.updated_at = state, utcnow()
+    old = curation.set_state(session, venue, state)
     audit.record(session, actor=actor, action="curation", object_type="venue",
                  object_id=venue.id, reason=reason or None,
                  detail={"change": "state", "from": old, "to": state, "key": venue.key})
@@ -67,13 +67,11 @@ def merge_venues(session: Session, source: Venue, target: Venue, *, actor: str,
                  reason: str | None) -> dict[str, int]:
     """Fold ``source`` into ``target``, as ``beatmap venues merge`` does, plus the web's part.
 
-    The crawler's merge (:func:`beatmap.commands.crawl.merge_venues`) moves pages, posts, ledger entries,
-    seeds and links, and leaves the source's key as an alias; here the outreach log and other
-    aliases follow too, and the source's scores go (the next ``beatmap rank`` scores the
+    The crawler's merge (:func:`crawler.curation.merge_venues`) moves pages, posts, ledger
+    entries, seeds and links, and leaves the source's key as an alias; here the outreach log and
+    other aliases follow too, and the source's scores go (the next ``beatmap rank`` scores the
     merged venue on all the evidence). The source row stays, with ``merged_into_id``.
     """
-    from beatmap.commands.crawl import merge_venues as move_evidence
-
     if source.id == target.id:
         raise CurationError("a venue cannot be merged into itself")
     if target.merged_into_id is not None:
@@ -82,7 +80,7 @@ def merge_venues(session: Session, source: Venue, target: Venue, *, actor: str,
         raise CurationError(f"{source.key} is already merged into another venue")
     session.execute(update(VenueAlias).where(VenueAlias.venue_id == source.id)
                     .values(venue_id=target.id))
-    moved = move_evidence(session, source.key, target.key)
+    moved = curation.merge_venues(session, source.key, target.key)
     moved["outreach"] = session.execute(update(Outreach).where(Outreach.venue_id == source.id)
                                         .values(venue_id=target.id)).rowcount or 0
     session.execute(delete(VenueScore).where(VenueScore.venue_id == source.id))
