@@ -11,6 +11,7 @@ import logging
 import sys
 
 import click
+from sqlalchemy.engine import make_url
 
 from beatmap import __version__
 from beatmap.commands import crawl, geo, purge, rank, tag, web
@@ -72,8 +73,6 @@ def init(ctx: click.Context) -> None:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 

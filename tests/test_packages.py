@@ -8,22 +8,35 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+# The installed top-level packages: what a wheel of the project carries.
+INSTALLED_TOPS = ("storage", "geo", "nlp", "crawler", "graph", "beatmap")
+
+
+def declared_packages() -> set[str]:
+    return set(PYPROJECT["tool"]["setuptools"]["packages"])
 
 
 def test_declared_packages_are_ours():
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    for name in declared:
+    for name in sorted(declared_packages()):
         module = importlib.import_module(name)
         origin = Path(module.__file__).resolve()
         assert ROOT in origin.parents, f"{name} imported from {origin}, not this project"
 
 
 def test_every_package_directory_is_declared():
-    declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = set()
-    for top in ("beatmap", "crawler", "geo", "nlp", "graph"):
+    for top in INSTALLED_TOPS:
         for init in (ROOT / top).rglob("__init__.py"):
             rel = init.parent.relative_to(ROOT)
             if "__pycache__" not in rel.parts:
                 found.add(".".join(rel.parts))
-    assert found <= declared, f"undeclared packages: {sorted(found - declared)}"
+    assert set(INSTALLED_TOPS) <= found, "an installed top-level package has no __init__.py"
+    assert found <= declared_packages(), f"undeclared packages: {sorted(found - declared_packages())}"
+
+
+def test_the_sample_web_is_not_installed():
+    """The sample web is a harness of the clone (demo, tests, benchmarks), not the product."""
+    declared = declared_packages()
+    assert not {n for n in declared if n.split(".")[0] in ("sampleweb", "tests", "bench")}
+    assert {n.split(".")[0] for n in declared} == set(INSTALLED_TOPS)

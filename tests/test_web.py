@@ -278,6 +278,34 @@ def test_leaflet_is_served_by_the_app(app):
     assert app.test_client().get("/vendor/leaflet/../../package.json").status_code == 404
 
 
+def test_web_and_export_find_leaflet_the_same_way(tmp_path):
+    """One LEAFLET_DIR for the web UI and the HTML export: the package's copy (what a wheel
+    carries) before the clone's node_modules."""
+    from beatmap import assets
+    from beatmap.export import htmlmap
+    from beatmap.web import app as web_app
+
+    assert web_app.LEAFLET_DIR == htmlmap.LEAFLET_DIR == assets.LEAFLET_DIR
+    package, clone = tmp_path / "package", tmp_path / "clone"
+    for folder in (package, clone):
+        folder.mkdir()
+        (folder / "leaflet.js").write_text("// Leaflet", encoding="utf-8")
+    assert assets.find_leaflet(package, clone) == package
+    (package / "leaflet.js").unlink()
+    assert assets.find_leaflet(package, clone) == clone
+
+
+def test_downloads_are_made_in_memory():
+    """The data twins are written to a stream, never through a temporary folder."""
+    from pathlib import Path
+
+    import beatmap.web
+
+    sources = {p.name: p.read_text(encoding="utf-8")
+               for p in Path(beatmap.web.__file__).parent.glob("*.py")}
+    assert not [name for name, text in sources.items() if "tempfile" in text]
+
+
 def test_secret_key_is_generated_once_and_kept(sqlite_db):
     engine, _ = make_web_db(sqlite_db, venues=2)
     first = make_app(sqlite_db, engine).secret_key

@@ -10,11 +10,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from beatmap.commands.common import get_config
+from geo.beats import import_beats, parse_where
+from geo.gazetteer import SNAP_METRES, detect_format, import_gazetteer
+from geo.geocode import Geocoder
+from geo.index import BeatIndex
 from geo.names import normalise
+from geo.police import PoliceAPI, fetch_force
+from geo.postcodes import lookup, parse_postcode
+from geo.types import LatLon
 from storage.db import open_engine, session_scope
 from storage.models import Beat, Place, Postcode
 
@@ -99,8 +106,6 @@ def beats_import(ctx: click.Context, file: Path, id_prop: str | None, name_prop:
     Re-importing updates beats in place; places and postcodes are re-assigned to beats.
     Example: beatmap beats import data/boundaries/sussex_wards_2013.geojson --where lad_name=Worthing
     """
-    from geo.beats import import_beats, parse_where
-
     _err(f"importing beats from {file} …")
     with _session(ctx) as session, _progress_to_stderr():
         report = import_beats(session, file, id_prop=id_prop, name_prop=name_prop,
@@ -122,8 +127,6 @@ def beats_fetch(ctx: click.Context, force_id: str, limit: int | None, hoods: tup
     Each neighbourhood's boundary becomes a beat, its published channels (facebook, twitter,
     forum, blog, rss, website, links) become seeds, and its priorities become beat topics.
     """
-    from geo.police import PoliceAPI, fetch_force
-
     config = get_config(ctx)
     api = PoliceAPI(config.police_api_url, user_agent=_user_agent(config))
     with _session(ctx) as session:
@@ -149,8 +152,6 @@ def _user_agent(config) -> str:
 @click.pass_context
 def beats_list(ctx: click.Context, fmt: str) -> None:
     """List the imported beats with their places and postcodes counts."""
-    from sqlalchemy import func
-
     with _session(ctx) as session:
         places = dict(session.execute(select(Place.beat_id, func.count()).group_by(Place.beat_id)).all())
         codes = dict(session.execute(select(Postcode.beat_id, func.count())
@@ -181,9 +182,6 @@ def beats_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def beats_locate(ctx: click.Context, lat: float, lon: float, fmt: str) -> None:
     """Show the beat containing the point LAT LON (WGS84 degrees, latitude first)."""
-    from geo.index import BeatIndex
-    from geo.types import LatLon
-
     if not LatLon(lat, lon).is_valid():
         raise click.BadParameter(f"{lat}, {lon} is not a latitude/longitude (latitude first)")
     with _session(ctx) as session:
@@ -228,8 +226,6 @@ def gazetteer_import(ctx: click.Context, files: tuple[Path, ...], snap_metres: f
     rows, and OS Code-Point Open postcodes (plain or .gz). The same place in several rows or
     files becomes one entry, whether the files come in one call or one by one.
     """
-    from geo.gazetteer import SNAP_METRES, detect_format, import_gazetteer
-
     for f in files:
         _err(f"{f.name}: {detect_format(f) if f.is_file() else 'missing'} format")
     with _session(ctx) as session, _progress_to_stderr():
@@ -248,8 +244,6 @@ def gazetteer_import(ctx: click.Context, files: tuple[Path, ...], snap_metres: f
 @click.pass_context
 def gazetteer_lookup(ctx: click.Context, query: str, fmt: str, limit: int, online: bool) -> None:
     """Look up a place NAME or a POSTCODE in the imported data (to check an import)."""
-    from geo.postcodes import lookup, parse_postcode
-
     with _session(ctx) as session:
         if parse_postcode(query) and not find_places(session, query, 1):
             result = lookup(session, query)
@@ -305,8 +299,6 @@ def _place_dict(p: Place, beat_names: dict[int, str]) -> dict:
 
 
 def _online(ctx: click.Context, session: Session, query: str) -> dict | None:
-    from geo.geocode import Geocoder
-
     geocoder = Geocoder.from_config(get_config(ctx))
     if geocoder is None:
         _err("no online geocoder configured (setting geocoder is empty)")

@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 
 from beatmap.commands.common import get_config
+from nlp.tagger import Tagger
+from nlp.tagger import rescan as run_rescan
 from storage.db import open_engine, session_scope
 
 logger = logging.getLogger(__name__)
@@ -40,9 +42,6 @@ def tag(ctx: click.Context, text: str | None, file_: Path | None, fmt: str, resc
     confidence, or why it stayed unresolved), postcodes, topics and the resulting beat
     weights. With --rescan, re-tags all stored posts instead, with progress.
     """
-    from nlp.tagger import Tagger
-    from nlp.tagger import rescan as run_rescan
-
     config = get_config(ctx)
     engine = open_engine(config.db)
     try:

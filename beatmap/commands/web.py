@@ -6,9 +6,11 @@ import logging
 import sys
 
 import click
+from waitress import create_server
 
 from beatmap.commands.common import get_config
 from beatmap.web import users as accounts
+from beatmap.web.app import create_app
 from storage import audit
 from storage.db import open_engine, session_scope
 from storage.models import ROLES
@@ -28,10 +30,6 @@ WEB_THREADS = 8
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, threads: int) -> None:
     """Start the web UI (waitress) over the database; prints the URL to open."""
-    from waitress import create_server
-
-    from beatmap.web.app import create_app
-
     config = get_config(ctx)
     host = host or config.web_host
     port = config.web_port if port is None else port

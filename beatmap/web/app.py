@@ -5,24 +5,23 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
-from flask import Flask, g, render_template, request, send_from_directory
+from flask import Flask, render_template, request, send_from_directory
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from beatmap.web import security
+from beatmap.assets import LEAFLET_DIR
+from beatmap.web import auth, beats, filters, security, team, venues
 from beatmap.web.auth import LOGIN_THROTTLE_KEY, check_access, current_user, load_user
-from beatmap.web.security import LoginThrottle
+from beatmap.web.context import close_db
+from beatmap.web.security import LoginThrottle, csrf_token
 from storage.config import Config
 from storage.db import open_engine, utcnow
 from storage.models import Meta
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-LEAFLET_DIR = ROOT / "node_modules" / "leaflet" / "dist"
 # One working shift: a sergeant signs in once per shift, a forgotten laptop does not stay in.
 SESSION_HOURS = 10
 SECRET_META_KEY = "web_secret_key"
@@ -74,15 +73,6 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
     return app
 
 
-def db() -> Session:
-    """The request's database session (closed when the request ends)."""
-    if "db" not in g:
-        from flask import current_app
-
-        g.db = Session(current_app.extensions["beatmap"]["engine"], expire_on_commit=False)
-    return g.db
-
-
 def _register_hooks(app: Flask, *, csp: str, hsts: bool) -> None:
     @app.before_request
     def _gate():
@@ -96,11 +86,7 @@ def _register_hooks(app: Flask, *, csp: str, hsts: bool) -> None:
     def _headers(response):
         return security.add_security_headers(response, csp=csp, hsts=hsts)
 
-    @app.teardown_request
-    def _close(_exc):
-        session = g.pop("db", None)
-        if session is not None:
-            session.close()
+    app.teardown_request(close_db)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -108,27 +94,21 @@ def _register_hooks(app: Flask, *, csp: str, hsts: bool) -> None:
 
     @app.context_processor
     def _globals():
-        from beatmap.web.security import csrf_token
-
         return {"csrf_token": csrf_token, "me": current_user(),
                 "tile_url": app.extensions["beatmap"]["config"].get("tile_url") or "",
                 "leaflet": LEAFLET_DIR.is_dir()}
 
     @app.route("/vendor/leaflet/<path:filename>", endpoint="vendor")
     def _leaflet(filename: str):
-        # Leaflet is installed by `make setup` (npm) and served by us: no CDN.
+        # Leaflet ships in the package (or npm's copy in a clone) and is served by us: no CDN.
         return send_from_directory(LEAFLET_DIR, filename, max_age=86400)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from beatmap.web import auth, beats, team, venues
-
     for module in (auth, beats, venues, team):
         app.register_blueprint(module.bp)
 
 
 def _register_filters(app: Flask) -> None:
-    from beatmap.web import filters
-
     for name in filters.__all__:
         app.add_template_filter(getattr(filters, name), name)

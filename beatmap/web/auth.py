@@ -24,6 +24,7 @@ from flask import (
 )
 
 from beatmap.web import users as accounts
+from beatmap.web.context import db
 from storage import audit
 from storage.db import utcnow
 from storage.models import User
@@ -74,8 +75,6 @@ def current_user() -> User | None:
 
 def load_user() -> None:
     """Put the signed-in user on ``g``; a session outlives neither its user nor its password."""
-    from beatmap.web.app import db
-
     g.user = None
     uid = session.get("uid")
     if uid is None:
@@ -126,8 +125,6 @@ def safe_next(target: str | None) -> str:
 @public
 def login():
     """The sign-in form; throttled per user name and address, every attempt audited."""
-    from beatmap.web.app import db
-
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
     username = (request.form.get("username") or "").strip().lower()[:64]
@@ -164,8 +161,6 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    from beatmap.web.app import db
-
     user = current_user()
     if user is not None:
         audit.record(db(), actor=user.username, action="logout")

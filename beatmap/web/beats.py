@@ -7,7 +7,7 @@ import re
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from beatmap.web import data, twins
+from beatmap.web import context, data, twins
 from beatmap.web.auth import current_user, since_last_visit
 from beatmap.web.users import has_role
 from storage import audit
@@ -22,16 +22,10 @@ SCORE_PARTS = ("locality", "activity", "reach", "topical", "feedback")
 MIN_REASON_LENGTH = 5  # "audit", "brief": short, but never empty or a single key press
 
 
-def _db():
-    from beatmap.web.app import db
-
-    return db()
-
-
 @bp.route("/beats")
 def beats():
     """All beats on a map and in a list; marks this visit for "new since last visit"."""
-    session = _db()
+    session = context.db()
     rows = data.beats_overview(session, since_last_visit())
     features = [{"type": "Feature", "geometry": data.round_geometry(r["geometry"]),
                  "properties": {"key": r["key"], "name": r["name"], "venues": r["venues"],
@@ -64,7 +58,7 @@ def _hidden(session, beat_id: int) -> list[int]:
 
 
 def _beat_or_404(key: str):
-    beat = data.beat_by_key(_db(), key)
+    beat = data.beat_by_key(context.db(), key)
     if beat is None:
         abort(404, description=f"No beat with key {key!r}.")
     return beat
@@ -82,7 +76,7 @@ def _map_data(beat, rows: list[dict]) -> dict:
 @bp.route("/beats/<key>")
 def beat(key: str):
     """A beat's ranked venues with score parts, reasons, filters, map and downloads."""
-    session = _db()
+    session = context.db()
     beat = _beat_or_404(key)
     filters = data.parse_filters(request.args)
     rows = data.ranking(session, beat, filters)
@@ -99,7 +93,7 @@ def beat_twin(key: str, fmt: str):
     """A data twin of the beat page. GET asks why; POST (with a reason) downloads and audits."""
     if fmt not in FORMATS:
         abort(404, description=f"No {fmt!r} format; use one of {', '.join(FORMATS)}.")
-    session = _db()
+    session = context.db()
     beat = _beat_or_404(key)
     source = request.form if request.method == "POST" else request.args
     filters = data.parse_filters(source)

@@ -16,9 +16,11 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from beatmap.web import crawls
+from beatmap.web import context, crawls
 from beatmap.web import users as accounts
 from beatmap.web.auth import current_user, requires
+from crawler.run import check_seed
+from crawler.seeds import SeedRow, add_seeds
 from storage import audit
 from storage.db import utcnow
 from storage.models import (
@@ -30,6 +32,7 @@ from storage.models import (
     Seed,
     Venue,
 )
+from storage.retention import purge
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +42,6 @@ AUDIT_PAGE = 100
 ERRORS_PER_RUN = 10
 
 
-def _db():
-    from beatmap.web.app import db
-
-    return db()
-
-
-def _config():
-    return current_app.extensions["beatmap"]["config"]
-
-
 # --- seeds and crawls -------------------------------------------------------------------------
 
 
@@ -56,7 +49,7 @@ def _config():
 @requires("analyst")
 def crawl_page():
     """Seeds, the start-a-crawl form, and recent runs with their stats and errors."""
-    db = _db()
+    db = context.db()
     seeds = db.execute(select(Seed, Beat.name).outerjoin(Beat, Beat.id == Seed.beat_id)
                        .order_by(Seed.created_at.desc()).limit(500)).all()
     runs = list(db.scalars(select(CrawlRun).order_by(CrawlRun.started_at.desc())
@@ -68,8 +61,8 @@ def crawl_page():
     beats = [(b.key, b.name) for b in db.scalars(select(Beat).order_by(Beat.name))]
     return render_template("crawls.html", seeds=seeds, runs=runs, errors=errors, beats=beats,
                            runner=crawls.runner_available(), active=crawls.active(current_app),
-                           command=crawls.command_line(_config()),
-                           purpose=_config().get("crawl_purpose") or "")
+                           command=crawls.command_line(context.config()),
+                           purpose=context.config().get("crawl_purpose") or "")
 
 
 @bp.route("/seeds", methods=["POST"])
@@ -77,10 +70,7 @@ def crawl_page():
 def add_seed():
     """Add one seed through the crawler's own seed rules (canonical URL, no deny-listed
     platform, its venue created), as ``beatmap seeds add`` does."""
-    from crawler.run import check_seed
-    from crawler.seeds import SeedRow, add_seeds
-
-    db = _db()
+    db = context.db()
     user = current_user()
     row = SeedRow(url=(request.form.get("url") or "").strip(),
                   beat=request.form.get("beat") or None,
@@ -107,12 +97,12 @@ def start_crawl():
         flash("State the purpose of the crawl (it is recorded with the run).", "error")
         return redirect(url_for("team.crawl_page"))
     user = current_user()
-    db = _db()
+    db = context.db()
     audit.record(db, actor=user.username, action="crawl.start", reason=purpose,
                  detail={"via": "web"})
     db.commit()
     try:
-        crawls.start(current_app, _config(), actor=user.username, purpose=purpose)
+        crawls.start(current_app, context.config(), actor=user.username, purpose=purpose)
     except crawls.CrawlStartError as exc:
         flash(str(exc), "error")
     else:
@@ -127,7 +117,7 @@ def start_crawl():
 @requires("admin")
 def users():
     """List users; add one, change a role, disable/enable, or set a new password."""
-    db = _db()
+    db = context.db()
     if request.method == "POST":
         _user_action(db)
         return redirect(url_for("team.users"))
@@ -168,10 +158,8 @@ def _user_action(db) -> None:
 @requires("admin")
 def retention():
     """The retention settings and what a purge would erase now (a dry run; nothing changes)."""
-    from storage.retention import purge
-
-    config = _config()
-    db = _db()
+    config = context.config()
+    db = context.db()
     report = purge(db, post_days=config.retention_post_days,
                    audit_days=config.retention_audit_days, actor=current_user().username,
                    dry_run=True)
@@ -186,7 +174,7 @@ def retention():
 @requires("admin")
 def audit_log():
     """The append-only audit log, newest first, filtered by action, actor and days."""
-    db = _db()
+    db = context.db()
     action = (request.args.get("action") or "").strip()
     actor = (request.args.get("actor") or "").strip()
     before = request.args.get("before", "")

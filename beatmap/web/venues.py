@@ -9,7 +9,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from beatmap.web import data
+from beatmap.web import context, data
 from beatmap.web.auth import current_user, requires
 from beatmap.web.curation import (
     CURATION_CHOICES,
@@ -32,14 +32,8 @@ SENSITIVE_GRANT_SECONDS = 30 * 60
 MIN_REASON_LENGTH = 5
 
 
-def _db():
-    from beatmap.web.app import db
-
-    return db()
-
-
 def _venue_or_404(venue_id: int) -> Venue:
-    venue = _db().get(Venue, venue_id)
+    venue = context.db().get(Venue, venue_id)
     if venue is None:
         abort(404, description=f"No venue with id {venue_id}.")
     return venue
@@ -64,7 +58,7 @@ def _may_see(venue: Venue) -> bool:
 
 @bp.route("/venues/<int:venue_id>")
 def venue(venue_id: int):
-    db = _db()
+    db = context.db()
     venue = _venue_or_404(venue_id)
     if venue.merged_into_id:
         target = data.resolve_venue(db, venue_id)
@@ -105,9 +99,9 @@ def view_sensitive(venue_id: int):
     grants = {k: v for k, v in (session.get("sensitive") or {}).items() if v[0] > time.time()}
     grants[str(venue.id)] = [time.time() + SENSITIVE_GRANT_SECONDS, reason]
     session["sensitive"] = grants
-    audit.record(_db(), actor=current_user().username, action="venue.sensitive_reason",
+    audit.record(context.db(), actor=current_user().username, action="venue.sensitive_reason",
                  object_type="venue", object_id=venue.id, reason=reason)
-    _db().commit()
+    context.db().commit()
     return redirect(url_for("venues.venue", venue_id=venue.id))
 
 
@@ -130,7 +124,7 @@ def _back(venue: Venue, error: CurationError | None = None):
 @bp.route("/venues/<int:venue_id>/outreach", methods=["POST"])
 def outreach(venue_id: int):
     """Record approached / engaged / declined / revisit-on-date with a note."""
-    db = _db()
+    db = context.db()
     venue = _venue_or_404(venue_id)
     if not _may_see(venue):
         abort(403, description="Give a reason to view this sensitive venue first.")
@@ -154,7 +148,7 @@ def outreach(venue_id: int):
 @bp.route("/venues/<int:venue_id>/curation", methods=["POST"])
 @requires("analyst")
 def curation(venue_id: int):
-    db = _db()
+    db = context.db()
     venue = _venue_or_404(venue_id)
     if not _may_see(venue):
         abort(403, description="Give a reason to view this sensitive venue first.")
@@ -173,7 +167,7 @@ def curation(venue_id: int):
 @requires("analyst")
 def merge(venue_id: int):
     """Merge this venue into another (given by id, key or alias)."""
-    db = _db()
+    db = context.db()
     venue = _venue_or_404(venue_id)
     if not _may_see(venue):
         abort(403, description="Give a reason to view this sensitive venue first.")
