@@ -9,7 +9,9 @@ export BEATMAP_DB ?= $(DB)
 
 .PHONY: setup demo test bench lint serve schema docs soak browser clean
 
-setup: $(STAMP) node_modules/.installed-stamp
+LEAFLET_PKG := beatmap/web/static/leaflet
+
+setup: $(STAMP) node_modules/.installed-stamp $(LEAFLET_PKG)/leaflet.js
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +23,13 @@ $(STAMP): pyproject.toml
 node_modules/.installed-stamp: package.json package-lock.json
 	@npm ci --silent --no-audit --no-fund
 	@touch $@
+
+# Leaflet ships inside the package (wheel) too: its dist files and licence, copied from npm's install.
+$(LEAFLET_PKG)/leaflet.js: node_modules/.installed-stamp
+	@mkdir -p $(LEAFLET_PKG)/images
+	@cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(LEAFLET_PKG)/
+	@cp node_modules/leaflet/dist/images/*.png $(LEAFLET_PKG)/images/
+	@cp node_modules/leaflet/LICENSE $(LEAFLET_PKG)/LICENSE
 
 # Headless Chromium for the browser tests, from Debian, when missing and we may install.
 browser:
