@@ -16,11 +16,13 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 import crawler.adapters
 import crawler.adapters.sites
 from crawler.adapters import registry
-from crawler.adapters.base import MAX_FOLLOW, Adapter, ParseResult
+from crawler.adapters.base import MAX_FOLLOW, Adapter
+from crawler.adapters.types import ParseResult
 from tests.test_adapters_fixtures import FIXTURES, PAGES, platform_of, response_for
 
 # Modules of shared machinery: they define no registered adapter.
-HELPERS = {"base", "blog", "dates", "feeds", "forum", "jsonapi", "metadata", "registry", "sitemaps"}
+HELPERS = {"base", "blog", "dates", "detection", "feeds", "forum", "jsonapi", "links", "metadata",
+           "registry", "sitemaps", "text", "types"}
 ENGINE_MODULES = sorted(m.name for m in pkgutil.iter_modules(crawler.adapters.__path__)
                         if not m.ispkg and m.name not in HELPERS)
 SITE_MODULES = sorted(m.name for m in pkgutil.iter_modules(crawler.adapters.sites.__path__))
@@ -194,7 +196,8 @@ def test_author_handles_never_reach_the_logs(caplog):
     assert not [a for a in authors if a in logged]
 
 
-@pytest.mark.parametrize("module", ["base", "dates", "metadata", "feeds", "sitemaps", "jsonapi"])
+@pytest.mark.parametrize("module", ["base", "dates", "detection", "feeds", "jsonapi", "links",
+                                    "metadata", "sitemaps", "text", "types"])
 def test_doctests(module):
     mod = importlib.import_module(f"crawler.adapters.{module}")
     failures, _ = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)

@@ -9,16 +9,11 @@ from hypothesis import strategies as st
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 
-from crawler.adapters.base import sniff_channel
 from crawler.adapters.dates import parse_date
-from crawler.adapters.metadata import (
-    contact_info,
-    counts_from_text,
-    is_share_link,
-    links_in,
-    node_text,
-    parse_count,
-)
+from crawler.adapters.detection import sniff_channel
+from crawler.adapters.links import is_share_link, links_in
+from crawler.adapters.metadata import contact_info, counts_from_text, parse_count
+from crawler.adapters.text import node_text
 
 NOW = datetime(2024, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -15,7 +15,8 @@ import pytest
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 
 from crawler.adapters import registry
-from crawler.adapters.base import PostItem
+from crawler.adapters.detection import sniff_channel
+from crawler.adapters.types import PostItem
 
 sampleweb = pytest.importorskip("sampleweb.model")
 from sampleweb.area import load_area_from_files  # noqa: E402
@@ -200,7 +201,6 @@ def test_adapter_reads_the_sample_webs_pages_of_its_engine(platform):
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_every_html_and_json_page_of_the_sample_web_names_its_engine(platform):
     """A venue can be met first on any page (a deep link), not only on its home."""
-    from crawler.adapters.base import sniff_channel
     from sampleweb.platforms import renderer
 
     want = ADAPTER_FOR.get(platform, platform)

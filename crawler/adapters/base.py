@@ -1,38 +1,20 @@
-"""The contract between platform adapters and the crawl engine.
-
-An adapter knows one engine (WordPress, phpBB, Discourse …): how to recognise it from real
-markers, which channel is cheapest (feed, JSON API, sitemap, HTML), and how to turn a response
-into posts, venue metadata, pages to follow inside the venue and links out of it. Adapters are
-pure: they read a Scrapy response and return data; fetching, storage, pseudonymisation and
-politeness belong to the engine.
-
-How the engine uses an adapter:
-
-* ``registry.detect(response)`` picks the adapter for a venue's first page;
-  ``registry.get(platform)`` finds it again for later pages of that venue.
-* ``entry_points(home_url)`` lists the channels to fetch for a venue, cheapest first (API or
-  feed, then sitemap, then the HTML home page, which is always last because it carries the
-  venue's name, contact details and outbound links). Channels overlap on purpose: posts carry
-  the same ``external_id`` whichever channel they came from, so the engine stores each once.
-* ``parse(response)`` never raises. It sniffs the channel of the body (JSON, feed, sitemap,
-  HTML) and calls the matching ``parse_json`` / ``parse_feed`` / ``parse_sitemap`` /
-  ``parse_html`` hook, which fills in a :class:`ParseResult`. A hook that fails keeps what it
-  had already found and records the failure in ``ParseResult.errors``.
-* ``ParseResult.follow`` holds only URLs of the same venue (checked here, after the hook), at
-  most :data:`MAX_FOLLOW` per response; ``ParseResult.links`` holds every link that leaves the
-  venue, with its anchor text, for discovery.
-"""
+"""The adapter base class: the contract between platform adapters and the crawl engine."""
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import ClassVar
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urldefrag
 
 from scrapy.http import Response
+
+from crawler.adapters.detection import sniff_channel
+from crawler.adapters.feeds import parse_feed
+from crawler.adapters.links import same_site
+from crawler.adapters.metadata import page_basics
+from crawler.adapters.sitemaps import parse_sitemap
+from crawler.adapters.types import LinkItem, ParseResult, PostItem
 
 logger = logging.getLogger(__name__)
 
@@ -48,119 +30,33 @@ MAX_SITEMAP_FOLLOW = 5000
 # Longest post text kept: ~20 pages of prose. Longer bodies are pasted documents or junk, and
 # the tagger gains nothing from the rest.
 MAX_POST_CHARS = 60_000
-# Bytes of the body inspected to decide the channel.
-SNIFF_BYTES = 2048
-
-CHANNELS = ("json", "feed", "sitemap", "html")
-_XML_ROOT = re.compile(rb"<\s*([A-Za-z][\w:.-]*)[\s>/]")
-
-
-@dataclass
-class PostItem:
-    """One post. ``author`` is the clear handle as found; the engine replaces it with a keyed
-    hash before anything is stored or logged, so adapters must not log it."""
-
-    url: str
-    text: str
-    title: str | None = None
-    published_at: datetime | None = None  # timezone-aware UTC (adapters convert)
-    author: str | None = None
-    external_id: str | None = None  # the platform's own id, the same on every channel
-    thread: str | None = None  # thread / topic title or id
-    board: str | None = None  # sub-forum, category, channel
-
-
-@dataclass
-class VenueInfo:
-    """What a venue says about itself (home page, about page, API metadata)."""
-
-    name: str | None = None
-    description: str | None = None
-    member_count: int | None = None
-    post_count: int | None = None
-    contact: dict[str, object] = field(default_factory=dict)  # email, contact_page, social […]
-
-
-@dataclass
-class LinkItem:
-    url: str
-    anchor_text: str = ""
-    # Text around the link (its list item, table row or sentence), trimmed: discovery reads
-    # place names near a link, and directory pages describe each group beside its link.
-    context: str = ""
-
-
-@dataclass
-class ParseResult:
-    kind: str = "other"  # home, listing, thread, post, feed, api, sitemap, about, other
-    posts: list[PostItem] = field(default_factory=list)
-    venue: VenueInfo | None = None
-    follow: list[str] = field(default_factory=list)  # same-venue URLs worth fetching next
-    links: list[LinkItem] = field(default_factory=list)  # every outbound link, for discovery
-    channel: str = "html"  # json, feed, sitemap or html: how this body was read
-    errors: list[str] = field(default_factory=list)  # parse failures (for crawl-health stats)
-
-
-def sniff_channel(response: Response) -> str:
-    """Which channel a body is, from its first bytes (content types lie), then its header.
-
-    >>> from scrapy.http import TextResponse
-    >>> sniff_channel(TextResponse("https://a.example/x", body=b' [{"id": 1}]'))
-    'json'
-    >>> sniff_channel(TextResponse("https://a.example/x", body=b'<?xml version="1.0"?><rss>'))
-    'feed'
-    """
-    head = response.body[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] in (b"{", b"["):
-        return "json"
-    root = _xml_root(head)
-    if root in ("rss", "feed", "rdf:rdf", "rdf"):
-        return "feed"
-    if root in ("urlset", "sitemapindex"):
-        return "sitemap"
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
-    if "json" in ctype:
-        return "json"
-    if "rss" in ctype or "atom" in ctype:
-        return "feed"
-    return "html"
-
-
-def _xml_root(head: bytes) -> str | None:
-    """Name of the first element after any XML declaration, comments and doctype."""
-    if not head.startswith(b"<"):
-        return None
-    match = _XML_ROOT.search(head)
-    return match.group(1).decode("ascii", "replace").lower() if match else None
-
-
-def same_site(url: str, other: str) -> bool:
-    """True when two URLs are on the same host (ignoring ``www.``) and port.
-
-    >>> same_site("https://www.a.example/x", "http://a.example/y")
-    True
-    >>> same_site("https://a.example/", "https://b.a.example/")
-    False
-    """
-    return site_of(url) == site_of(other)
-
-
-def site_of(url: str) -> tuple[str, int | None]:
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower().rstrip(".")
-        port = parts.port
-    except ValueError:
-        return ("", None)
-    if host.startswith("www.") and host.count(".") >= 2:
-        host = host[4:]
-    if port in (80, 443):
-        port = None
-    return (host, port)
 
 
 class Adapter:
-    """Base class: subclasses set ``platform`` and override what their engine needs."""
+    """Base class: subclasses set ``platform`` and override what their engine needs.
+
+    An adapter knows one engine (WordPress, phpBB, Discourse …): how to recognise it from real
+    markers, which channel is cheapest (feed, JSON API, sitemap, HTML), and how to turn a response
+    into posts, venue metadata, pages to follow inside the venue and links out of it. Adapters are
+    pure: they read a Scrapy response and return data; fetching, storage, pseudonymisation and
+    politeness belong to the engine.
+
+    How the engine uses an adapter:
+
+    * ``registry.detect(response)`` picks the adapter for a venue's first page;
+      ``registry.get(platform)`` finds it again for later pages of that venue.
+    * ``entry_points(home_url)`` lists the channels to fetch for a venue, cheapest first (API or
+      feed, then sitemap, then the HTML home page, which is always last because it carries the
+      venue's name, contact details and outbound links). Channels overlap on purpose: posts carry
+      the same ``external_id`` whichever channel they came from, so the engine stores each once.
+    * ``parse(response)`` never raises. It sniffs the channel of the body (JSON, feed, sitemap,
+      HTML) and calls the matching ``parse_json`` / ``parse_feed`` / ``parse_sitemap`` /
+      ``parse_html`` hook, which fills in a :class:`ParseResult`. A hook that fails keeps what it
+      had already found and records the failure in ``ParseResult.errors``.
+    * ``ParseResult.follow`` holds only URLs of the same venue (checked here, after the hook), at
+      most :data:`MAX_FOLLOW` per response; ``ParseResult.links`` holds every link that leaves the
+      venue, with its anchor text, for discovery.
+    """
 
     platform: ClassVar[str] = "generic"
     # Lower runs first when several adapters could claim a response.
@@ -208,18 +104,12 @@ class Adapter:
         result.kind = "api"
 
     def parse_feed(self, response: Response, result: ParseResult) -> None:
-        from crawler.adapters.feeds import parse_feed
-
         parse_feed(response, result, board=None)
 
     def parse_sitemap(self, response: Response, result: ParseResult) -> None:
-        from crawler.adapters.sitemaps import parse_sitemap
-
         parse_sitemap(response, result, keep=self.keep_sitemap_url)
 
     def parse_html(self, response: Response, result: ParseResult) -> None:
-        from crawler.adapters.metadata import page_basics
-
         page_basics(response, result)
 
     def keep_sitemap_url(self, url: str) -> bool:

@@ -15,20 +15,12 @@ from typing import ClassVar
 from parsel import Selector
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, ParseResult, PostItem, same_site
+from crawler.adapters.base import Adapter
 from crawler.adapters.dates import parse_date
-from crawler.adapters.metadata import (
-    absolute,
-    feed_links,
-    first_match,
-    is_home,
-    jsonld_article,
-    meta,
-    one_line,
-    page_basics,
-    rel_next,
-    text_of,
-)
+from crawler.adapters.links import absolute, feed_links, is_home, rel_next, same_site
+from crawler.adapters.metadata import jsonld_article, meta, page_basics
+from crawler.adapters.text import first_match, one_line, text_of
+from crawler.adapters.types import ParseResult, PostItem
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 
 from scrapy.http import Response
 
-from crawler.adapters.base import ParseResult
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
+from crawler.adapters.detection import has_marker, html_generator
 from crawler.adapters.feeds import feed_generator, parse_feed
-from crawler.adapters.metadata import has_marker, html_generator, under
+from crawler.adapters.links import under
+from crawler.adapters.types import ParseResult
 
 SELECTORS = BlogSelectors(
     single="body.item-view, .post-body[id^='post-body-']",

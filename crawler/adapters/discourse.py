@@ -11,23 +11,14 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from lxml import etree
 from scrapy.http import Response
 
-from crawler.adapters.base import ParseResult, PostItem, VenueInfo
 from crawler.adapters.dates import parse_date
+from crawler.adapters.detection import has_marker, html_generator
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.metadata import (
-    absolute,
-    css_all,
-    fragment_root,
-    fragment_text,
-    has_marker,
-    html_generator,
-    links_in,
-    node_text,
-    one_line,
-    under,
-)
+from crawler.adapters.links import absolute, links_in, under
+from crawler.adapters.text import css_all, fragment_root, fragment_text, node_text, one_line
+from crawler.adapters.types import ParseResult, PostItem, VenueInfo
 
 # The crawler view Discourse serves to clients without JavaScript.
 SELECTORS = ForumSelectors(

@@ -10,9 +10,10 @@ from typing import Any
 import feedparser
 from scrapy.http import Response
 
-from crawler.adapters.base import ParseResult, PostItem, VenueInfo
 from crawler.adapters.dates import parse_date
-from crawler.adapters.metadata import absolute, fragment_root, links_in, node_text, one_line
+from crawler.adapters.links import absolute, links_in
+from crawler.adapters.text import fragment_root, node_text, one_line
+from crawler.adapters.types import ParseResult, PostItem, VenueInfo
 
 logger = logging.getLogger(__name__)
 

@@ -18,28 +18,21 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, ParseResult, PostItem, VenueInfo
+from crawler.adapters.base import Adapter
 from crawler.adapters.dates import DISPLAY_TZ, parse_date
 from crawler.adapters.feeds import read_feed
-from crawler.adapters.metadata import (
-    absolute,
-    contact_info,
-    counts_from_text,
+from crawler.adapters.links import absolute, feed_links, is_home, page_links, rel_next, under
+from crawler.adapters.metadata import contact_info, counts_from_text, description, site_name
+from crawler.adapters.text import (
     css_all,
     css_first,
-    description,
-    feed_links,
-    is_home,
     node_text,
     one_line,
-    page_links,
-    rel_next,
     root_of,
     selector_of,
-    site_name,
     text_of,
-    under,
 )
+from crawler.adapters.types import ParseResult, PostItem, VenueInfo
 
 logger = logging.getLogger(__name__)
 

@@ -18,26 +18,20 @@ import trafilatura
 from parsel import Selector
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo, site_of
+from crawler.adapters.base import Adapter
 from crawler.adapters.dates import DISPLAY_TZ, parse_date
-from crawler.adapters.metadata import (
+from crawler.adapters.links import (
     MAX_ANCHORS_READ,
     absolute,
-    contact_info,
-    description,
     feed_links,
     is_about,
     is_home,
-    jsonld_article,
-    meta,
-    node_text,
-    one_line,
     page_links,
-    root_of,
-    selector_of,
-    site_name,
-    text_of,
+    site_of,
 )
+from crawler.adapters.metadata import contact_info, description, jsonld_article, meta, site_name
+from crawler.adapters.text import node_text, one_line, root_of, selector_of, text_of
+from crawler.adapters.types import LinkItem, ParseResult, PostItem, VenueInfo
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@ from typing import ClassVar
 from scrapy.http import Response
 
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
+from crawler.adapters.detection import has_marker, html_generator
 from crawler.adapters.feeds import feed_generator
-from crawler.adapters.metadata import has_marker, html_generator, under
+from crawler.adapters.links import under
 
 SELECTORS = BlogSelectors(
     single="body.post-template, body.page-template",

@@ -8,21 +8,15 @@ from urllib.parse import quote, urlsplit
 
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo
+from crawler.adapters.base import Adapter
 from crawler.adapters.dates import parse_date
+from crawler.adapters.detection import has_marker
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.metadata import (
-    absolute,
-    css_all,
-    css_first,
-    fragment_root,
-    has_marker,
-    links_in,
-    node_text,
-    page_basics,
-    root_of,
-)
+from crawler.adapters.links import absolute, links_in
+from crawler.adapters.metadata import page_basics
+from crawler.adapters.text import css_all, css_first, fragment_root, node_text, root_of
+from crawler.adapters.types import LinkItem, ParseResult, PostItem, VenueInfo
 
 # 40 is the timeline API's largest page.
 LIMIT = 40

@@ -10,9 +10,10 @@ from lxml import etree
 from scrapy.http import Response
 
 from crawler.adapters.dates import parse_date
+from crawler.adapters.detection import has_marker
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
-from crawler.adapters.metadata import css_all, has_marker, node_text, one_line
+from crawler.adapters.text import css_all, node_text, one_line
 
 SELECTORS = ForumSelectors(
     post="div.post[id^='post_']",

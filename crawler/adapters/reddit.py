@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, LinkItem, ParseResult, PostItem, VenueInfo, site_of
+from crawler.adapters.base import Adapter
 from crawler.adapters.dates import parse_date
+from crawler.adapters.detection import has_marker
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.metadata import (
-    absolute,
-    fragment_root,
-    has_marker,
-    links_in,
-    one_line,
-    page_basics,
-)
+from crawler.adapters.links import absolute, links_in, site_of
+from crawler.adapters.metadata import page_basics
+from crawler.adapters.text import fragment_root, one_line
+from crawler.adapters.types import LinkItem, ParseResult, PostItem, VenueInfo
 
 HTML_MARKERS = (b"shreddit", b'data-fullname="t3_', b'class="redditname"', b"listing-page")
 _SUBREDDIT = re.compile(r"^/r/([A-Za-z0-9_]{2,32})(?:/|$)")
@@ -183,9 +181,7 @@ def _markdown_text(text: str) -> str:
 
 def _links(markdown: str, html: str | None, base_url: str) -> list[LinkItem]:
     if html:
-        import html as html_module
-
-        return links_in(fragment_root(html_module.unescape(html)), base_url)
+        return links_in(fragment_root(unescape(html)), base_url)
     found = [LinkItem(url=m.group(2), anchor_text=one_line(m.group(1))) for m in
              _MD_LINK.finditer(markdown)]
     found += [LinkItem(url=m.group(0).rstrip(".,;:!?")) for m in _BARE_URL.finditer(markdown)]

@@ -6,12 +6,13 @@ import logging
 
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, site_of
+from crawler.adapters.base import Adapter
 from crawler.adapters.blogger import BloggerAdapter
 from crawler.adapters.discourse import DiscourseAdapter
 from crawler.adapters.generic import GenericAdapter
 from crawler.adapters.ghost import GhostAdapter
 from crawler.adapters.invision import InvisionAdapter
+from crawler.adapters.links import site_of
 from crawler.adapters.mastodon import MastodonAdapter
 from crawler.adapters.mybb import MybbAdapter
 from crawler.adapters.phpbb import PhpbbAdapter

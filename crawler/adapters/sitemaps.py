@@ -8,8 +8,8 @@ from collections.abc import Callable
 from lxml import etree
 from scrapy.http import Response
 
-from crawler.adapters.base import ParseResult
-from crawler.adapters.metadata import absolute
+from crawler.adapters.links import absolute
+from crawler.adapters.types import ParseResult
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 from scrapy.http import Response
 
-from crawler.adapters.base import ParseResult
+from crawler.adapters.detection import has_marker
 from crawler.adapters.feeds import parse_feed
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
-from crawler.adapters.metadata import has_marker
+from crawler.adapters.types import ParseResult
 
 SELECTORS = ForumSelectors(
     post="#forumposts .post_wrapper",

@@ -7,11 +7,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from scrapy.http import Response
 
-from crawler.adapters.base import ParseResult
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
+from crawler.adapters.detection import has_marker, html_generator
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, load_json
-from crawler.adapters.metadata import absolute, has_marker, html_generator, under
+from crawler.adapters.links import absolute, under
+from crawler.adapters.types import ParseResult
 
 SELECTORS = BlogSelectors(
     single="article.newsletter-post, .single-post, div.post.newsletter-post",

@@ -8,18 +8,13 @@ from urllib.parse import urlsplit
 
 from scrapy.http import Response
 
-from crawler.adapters.base import Adapter, ParseResult, PostItem, VenueInfo, site_of
+from crawler.adapters.base import Adapter
 from crawler.adapters.dates import parse_date
-from crawler.adapters.metadata import (
-    absolute,
-    first,
-    has_marker,
-    links_in,
-    one_line,
-    parse_count,
-    selector_of,
-    text_of,
-)
+from crawler.adapters.detection import has_marker
+from crawler.adapters.links import absolute, links_in, site_of
+from crawler.adapters.metadata import parse_count
+from crawler.adapters.text import first, one_line, selector_of, text_of
+from crawler.adapters.types import ParseResult, PostItem, VenueInfo
 
 MESSAGE = ".tgme_widget_message[data-post]"
 TEXT = ".tgme_widget_message_text"

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from scrapy.http import Response
 
+from crawler.adapters.detection import has_marker, html_generator
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
-from crawler.adapters.metadata import has_marker, html_generator
 
 SELECTORS = ForumSelectors(
     post="li.postcontainer, li.postbitlegacy, li.b-post, table.tborder[id^='post']",

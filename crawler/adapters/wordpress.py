@@ -8,21 +8,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from scrapy.http import Response
 
-from crawler.adapters.base import ParseResult, PostItem, VenueInfo
 from crawler.adapters.blog import BlogAdapter, BlogSelectors
 from crawler.adapters.dates import parse_date
+from crawler.adapters.detection import has_marker, html_generator
 from crawler.adapters.feeds import feed_generator, parse_feed
 from crawler.adapters.jsonapi import as_dicts, as_int, as_str, dig, load_json
-from crawler.adapters.metadata import (
-    absolute,
-    fragment_root,
-    fragment_text,
-    has_marker,
-    html_generator,
-    links_in,
-    one_line,
-    under,
-)
+from crawler.adapters.links import absolute, links_in, under
+from crawler.adapters.text import fragment_root, fragment_text, one_line
+from crawler.adapters.types import ParseResult, PostItem, VenueInfo
 
 SELECTORS = BlogSelectors(
     single="body.single, body.single-post",

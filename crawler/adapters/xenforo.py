@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from scrapy.http import Response
 
+from crawler.adapters.detection import has_marker
 from crawler.adapters.feeds import feed_generator
 from crawler.adapters.forum import ForumAdapter, ForumSelectors
-from crawler.adapters.metadata import has_marker
 
 SELECTORS = ForumSelectors(
     post="article.message--post, li.message[id^='post-']",
