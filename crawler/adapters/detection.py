@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 
-from parsel import Selector
 from scrapy.http import Response
-
-from crawler.adapters.metadata import meta
 
 # Bytes of the body inspected to decide the channel.
 SNIFF_BYTES = 2048
@@ -86,7 +83,3 @@ def has_marker(response: Response, *needles: bytes) -> bool:
     """True when any lower-case byte string in ``needles`` occurs near the top of the body."""
     head = head_bytes(response)
     return any(n in head for n in needles)
-
-def generator(sel: Selector) -> str:
-    """The generator meta tag, lower-cased ('' when absent)."""
-    return (meta(sel, "generator") or "").lower()
