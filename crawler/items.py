@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crawler.adapters.base import LinkItem, PostItem, VenueInfo
+from crawler.adapters.types import LinkItem, PostItem, VenueInfo
 
 
 @dataclass
@@ -35,6 +35,7 @@ class PageItem:
     page_text_sample: str = ""  # for the locality score of outbound links; never stored
     parse_error: str | None = None
     authors_pseudonymised: bool = False  # set by the pseudonymise pipeline; store checks it
+    hijacked: bool = False  # set by the flag step: most posts are spam
 
 
 @dataclass

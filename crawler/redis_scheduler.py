@@ -21,6 +21,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import deque
@@ -28,7 +30,8 @@ from typing import Any
 
 import redis
 import scrapy
-from scrapy.exceptions import CloseSpider
+from scrapy import signals
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
@@ -39,6 +42,7 @@ from crawler.ledger import LEASE_SECONDS, Lease
 from crawler.redis_keys import HEARTBEAT_TTL, RedisKeys, safe_redis_url
 from crawler.redis_serializer import UnsafeRequest
 from crawler.redis_serializer import dumps as serialize
+from crawler.signals import batch_stored
 from crawler.urls import URLError, canonicalize, url_fp
 
 logger = logging.getLogger(__name__)
@@ -100,12 +104,16 @@ class LedgerScheduler(Scheduler):
         settings = crawler.settings
         scheduler.keys = RedisKeys(settings.get("BEATMAP_REDIS_PREFIX", "beatmap"),
                                    settings.getint("BEATMAP_RUN_ID"))
-        scheduler.worker_name = settings.get("BEATMAP_WORKER_NAME", "")
+        scheduler.worker_name = settings.get("BEATMAP_WORKER_NAME") or \
+            f"{socket.gethostname()}-{os.getpid()}"
         scheduler.idle_timeout = settings.getfloat("BEATMAP_IDLE_TIMEOUT", 0.0)
         scheduler.give_up = settings.getfloat("BEATMAP_REDIS_GIVE_UP", REDIS_GIVE_UP_SECONDS)
         scheduler.lease_seconds = settings.getint("BEATMAP_LEASE_SECONDS", LEASE_SECONDS)
         scheduler.offer_seconds = settings.getint("BEATMAP_OFFER_SECONDS", OFFER_SECONDS)
         scheduler.redis_url = settings.get("REDIS_URL", "")
+        # connected after the item pipeline's handlers, so the store step has flushed first
+        crawler.signals.connect(scheduler.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(scheduler.on_batch_stored, signal=batch_stored)
         return scheduler
 
     # --- life cycle -----------------------------------------------------------------------
@@ -389,6 +397,18 @@ class LedgerScheduler(Scheduler):
         self.down_since = None
         self._resync_if_lost()
         return True
+
+    # --- signals --------------------------------------------------------------------------
+
+    def on_batch_stored(self) -> None:
+        """The store step committed pages: new links may be ready to offer."""
+        self.maybe_feed()
+
+    def on_idle(self) -> None:
+        """The engine is idle: end the worker when the run is over, else keep it open."""
+        finish_if_drained(self, f"worker:{self.worker_name}",
+                          {"pages": self.stats.get_value("store/pages", 0)})
+        raise DontCloseSpider
 
     # --- end of the run -------------------------------------------------------------------
 

@@ -62,10 +62,17 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.size_limits.SizeLimitsMiddleware": 585,
     "crawler.middlewares.proxy.ProxyMiddleware": 740,
 }
+# The item pipeline in processing order. Tag, discover and flag add their writes to the store
+# step's per-batch transaction through signals (crawler.signals), in this order; refresh
+# recounts venues after each committed batch.
 ITEM_PIPELINES = {
     "crawler.pipelines.pseudonymise.PseudonymisePipeline": 100,
     "crawler.pipelines.normalise.NormalisePipeline": 200,
-    "crawler.pipelines.store.StorePipeline": 300,
+    "crawler.pipelines.tag.TagPipeline": 300,
+    "crawler.pipelines.discover.DiscoverPipeline": 400,
+    "crawler.pipelines.flag.FlagPipeline": 500,
+    "crawler.pipelines.store.StorePipeline": 900,
+    "crawler.pipelines.refresh.RefreshVenuesPipeline": 950,
 }
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,

@@ -1,9 +1,9 @@
 """The one spider: fetches what the ledger leases, parses it with the venue's platform adapter.
 
 The spider holds no frontier of its own. It leases a batch of URLs from the ledger (best
-first, per-host caps, page budgets), and leases more whenever the store pipeline has committed
-pages or the engine goes idle; discovered links are written to the ledger by the pipeline in
-the same transaction as the page they were found on. A crawl ends when the ledger has nothing
+first, per-host caps, page budgets), and leases more whenever the store step has committed
+pages (the ``batch_stored`` signal) or the engine goes idle; discovered links are written to
+the ledger by the pipeline in the same transaction as the page they were found on. A crawl ends when the ledger has nothing
 leasable left or the page budget is spent.
 """
 
@@ -30,6 +30,7 @@ from crawler.errors import Refused
 from crawler.items import FetchFailure, PageItem
 from crawler.ledger import LEASE_RENEW_SECONDS, Lease, Ledger, make_owner
 from crawler.resolver import BlockedByDNS, blocked_reason
+from crawler.signals import batch_stored
 from crawler.urls import URLError, canonicalize
 from crawler.venues import venue_key
 from storage.db import make_engine, session_scope
@@ -55,6 +56,7 @@ class CommunitySpider(scrapy.Spider):
         spider._configure(crawler.settings)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
+        crawler.signals.connect(spider.refill, signal=batch_stored)
         return spider
 
     def _configure(self, settings) -> None:
@@ -102,7 +104,7 @@ class CommunitySpider(scrapy.Spider):
         return requests
 
     def refill(self) -> None:
-        """Lease more when the pipeline has committed pages (new links may be queued)."""
+        """Lease more when the store step has committed pages (new links may be queued)."""
         if len(self.inflight) >= LOW_WATER or self.crawler.engine is None:
             return
         for request in self.lease_requests():
@@ -129,9 +131,7 @@ class CommunitySpider(scrapy.Spider):
                               priority=int(lease.priority * 10), meta=meta, dont_filter=True)
 
     def _on_idle(self) -> None:
-        pipeline = getattr(self, "store_pipeline", None)
-        if pipeline is not None:
-            pipeline.flush()
+        # the store step flushes on idle too, and its batch_stored leases what that queued
         requests = self.lease_requests()
         for request in requests:
             self.crawler.engine.crawl(request)

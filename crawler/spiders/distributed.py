@@ -10,18 +10,14 @@ works too: the distributed settings are then built from beatmap's settings (``be
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from typing import Any
 
-from scrapy.exceptions import DontCloseSpider
 from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.distributed import settings_from_environment
 from crawler.ledger import LEASE_RENEW_SECONDS, LEASE_SECONDS, Ledger
 from crawler.middlewares.host_gate import WorkerStopping
-from crawler.redis_scheduler import finish_if_drained
 from crawler.spiders.community import CommunitySpider
 
 logger = logging.getLogger(__name__)
@@ -44,8 +40,6 @@ class DistributedSpider(CommunitySpider):
         lease_seconds = settings.getint("BEATMAP_LEASE_SECONDS", LEASE_SECONDS)
         self.ledger = Ledger(self.engine_db, self.ledger.owner, lease_seconds=lease_seconds)
         self.renew_seconds = min(LEASE_RENEW_SECONDS, max(1, lease_seconds // 3))
-        self.worker_name = settings.get("BEATMAP_WORKER_NAME") or \
-            f"{socket.gethostname()}-{os.getpid()}"
         self.frontier_scheduler: Any = None
 
     async def start(self):
@@ -56,22 +50,9 @@ class DistributedSpider(CommunitySpider):
         yield  # an async generator that yields nothing
 
     def lease_requests(self):
-        return []  # the scheduler claims offers instead
-
-    def refill(self) -> None:
-        """The store pipeline committed pages: new links may be ready to offer."""
-        if self.frontier_scheduler is not None:
-            self.frontier_scheduler.maybe_feed()
-
-    def _on_idle(self) -> None:
-        pipeline = getattr(self, "store_pipeline", None)
-        if pipeline is not None:
-            pipeline.flush()
-        if self.frontier_scheduler is None:
-            return
-        finish_if_drained(self.frontier_scheduler, f"worker:{self.worker_name}",
-                          {"pages": self.crawler.stats.get_value("store/pages", 0)})
-        raise DontCloseSpider
+        # the scheduler claims offers instead; it also feeds the shared queue after each stored
+        # batch and decides on idle whether the run is finished (LedgerScheduler)
+        return []
 
     def on_error(self, failure: Failure):
         if failure.check(WorkerStopping):
