@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from crawler.adapters.base import PostItem
+from crawler.adapters.types import PostItem
 from crawler.items import PageItem
 from crawler.urls import URLError, canonicalize
 
