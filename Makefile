@@ -60,8 +60,8 @@ serve: setup
 
 schema: setup
 	@$(BIN)/python -m storage.schemagen > schema.sql
-	@cp schema.sql storage/migrations/versions/0001_initial.sql
-	@echo "schema.sql regenerated from storage/models.py"
+	@echo "schema.sql regenerated from storage/models.py; add an Alembic revision in"
+	@echo "storage/migrations/versions/ for the change (0001_initial.sql is frozen)"
 
 docs: setup
 	@$(BIN)/python -m storage.config

@@ -84,6 +84,7 @@ CREATE TABLE users (
     created_at TIMESTAMP NOT NULL,
     last_login_at TIMESTAMP,
     last_seen_beats_at TIMESTAMP,
+    session_gen INTEGER DEFAULT 0 NOT NULL,
     CONSTRAINT pk_users PRIMARY KEY (id),
     CONSTRAINT uq_users_username UNIQUE (username)
 );

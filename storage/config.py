@@ -66,6 +66,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tile_url", "", "Map tile URL template for the web UI; empty = beat polygons only."),
     Setting("web_secure_cookies", "no", "Mark the web session cookie Secure (HTTPS only): "
             "'yes' when users reach the UI over HTTPS, e.g. behind a TLS proxy."),
+    Setting("web_trusted_proxies", "", "Reverse proxies whose X-Forwarded-For (and -Proto) the "
+            "web UI believes, for the client address of the sign-in throttle and the audit log: "
+            "empty = none (the peer address is the client); a number N = the N proxies in front "
+            "(only safe when nothing else can reach the server); or a comma-separated list of "
+            "proxy addresses/networks, e.g. 10.0.0.5, 10.1.0.0/16."),
     Setting("ner_model", "", "Optional installed spaCy pipeline whose ner adds places the "
             "gazetteer lacks (e.g. en_core_web_sm); empty = rule-based tagging only."),
     Setting("download_delay", 1.0, "Least seconds between two requests to one host (AutoThrottle "

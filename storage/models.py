@@ -27,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -378,6 +379,9 @@ class User(Base):
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
     last_seen_beats_at: Mapped[datetime | None]  # for "new candidates since last visit"
+    # Raised by sign-out, a password, role or state change: a session cookie carries the value
+    # it was issued with and is refused once they differ (beatmap/web/auth.py).
+    session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Outreach(Base):

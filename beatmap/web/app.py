@@ -66,6 +66,9 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
     )
     app.extensions["beatmap"] = {"config": config, "engine": engine,
                                  LOGIN_THROTTLE_KEY: LoginThrottle(), "crawls": {}}
+    # The client address (sign-in throttle, audit) from X-Forwarded-For only when configured.
+    app.wsgi_app = security.wrap_trusted_proxies(app.wsgi_app,  # type: ignore[method-assign]
+                                                 config.get("web_trusted_proxies"))
     csp = security.content_security_policy(config.get("tile_url") or "")
     _register_hooks(app, csp=csp, hsts=secure)
     _register_blueprints(app)

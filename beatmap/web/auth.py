@@ -74,21 +74,25 @@ def current_user() -> User | None:
 
 
 def load_user() -> None:
-    """Put the signed-in user on ``g``; a session outlives neither its user nor its password."""
+    """Put the signed-in user on ``g``. A session is refused (and cleared) once its user is gone
+    or disabled, or its generation is behind ``users.session_gen`` (sign-out, a new password or
+    role), or the password or role it was issued with has changed."""
     g.user = None
     uid = session.get("uid")
     if uid is None:
         return
     user = db().get(User, uid)
-    if user is None or user.disabled or session.get("pw") != _hash_tag(user):
+    if user is None or user.disabled or session.get("gen") != user.session_gen \
+            or session.get("pw") != _hash_tag(user):
         session.clear()
         return
     g.user = user
 
 
 def _hash_tag(user: User) -> str:
-    # A changed password (or role) ends every existing session of that user. A digest, not a
-    # piece of the password hash itself, goes into the (signed, readable) cookie.
+    # Belt and braces with the generation: a changed password (or role) ends every existing
+    # session of that user, and so does removing the account and adding one of the same name.
+    # A digest, not a piece of the password hash itself, goes into the (signed, readable) cookie.
     return hashlib.sha256(f"{user.password_hash}\x1f{user.role}".encode()).hexdigest()[:20]
 
 
@@ -98,8 +102,9 @@ def since_last_visit() -> datetime | None:
 
 
 def client_ip() -> str:
-    # beatmap serves on loopback or behind the force's proxy; the proxy's address is then what
-    # we see, which still throttles per user name. (No X-Forwarded-For trust: it is forgeable.)
+    # The peer address, or the client address taken from X-Forwarded-For when the setting
+    # `web_trusted_proxies` names the proxy in front (applied in app.py; off by default, since
+    # the header is forgeable by anyone who reaches the server directly).
     return request.remote_addr or "unknown"
 
 
@@ -124,7 +129,8 @@ def safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    """The sign-in form; throttled per user name and address, every attempt audited."""
+    """The sign-in form; throttled per user name and (user name, address) with backoff, and per
+    address for unknown user names; every attempt audited."""
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
     username = (request.form.get("username") or "").strip().lower()[:64]
@@ -135,16 +141,23 @@ def login():
     session_db = db()
     if wait:
         audit.record(session_db, actor=username or "-", action="login.throttled",
-                     detail={"ip": ip, "retry_after": wait})
+                     detail={"ip": ip, "retry_after": wait, "scope": "user"})
         session_db.commit()
-        return render_template("login.html", next=request.form.get("next", ""),
-                               error=f"Too many failed sign-ins. Try again in "
-                                     f"{max(1, wait // 60)} minute(s)."), 429
-    user = accounts.authenticate(session_db, username, password)
+        return _refused(wait)
+    user, known = accounts.check_credentials(session_db, username, password)
     if user is None:
-        throttle.failed(username, ip)
-        audit.record(session_db, actor=username or "-", action="login.failed", detail={"ip": ip})
+        address_wait = throttle.address_wait(ip)  # over the limit before this failure
+        throttle.failed(username, ip, known=known)
+        audit.record(session_db, actor=username or "-", action="login.failed",
+                     detail={"ip": ip, "known": known})
+        if address_wait:
+            # Too many unknown user names from this address: every failure from it gets the
+            # same "too many" answer, so the answer does not tell which names are accounts.
+            audit.record(session_db, actor=username or "-", action="login.throttled",
+                         detail={"ip": ip, "retry_after": address_wait, "scope": "address"})
         session_db.commit()
+        if address_wait:
+            return _refused(address_wait)
         return render_template("login.html", next=request.form.get("next", ""),
                                error="Wrong user name or password."), 401
     throttle.succeeded(username, ip)
@@ -154,15 +167,24 @@ def login():
     session_db.commit()
     session.clear()  # a fresh session (and CSRF token) at each sign-in: no fixation
     session.permanent = True
-    session.update(uid=user.id, pw=_hash_tag(user),
+    session.update(uid=user.id, gen=user.session_gen, pw=_hash_tag(user),
                    since=previous_visit.isoformat() if previous_visit else None)
     return redirect(safe_next(request.form.get("next")))
 
 
+def _refused(wait: int):
+    return render_template("login.html", next=request.form.get("next", ""),
+                           error=f"Too many failed sign-ins. Try again in "
+                                 f"{max(1, -(-wait // 60))} minute(s)."), 429
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Sign out: the user's session generation is raised, so this cookie (and any copy of it,
+    and the user's sessions on other machines) is refused from now on."""
     user = current_user()
     if user is not None:
+        accounts.end_sessions(user)
         audit.record(db(), actor=user.username, action="logout")
         db().commit()
     session.clear()

@@ -101,16 +101,31 @@ def remove_user(session: Session, username: str) -> None:
     session.flush()
 
 
+def end_sessions(user: User) -> None:
+    """Make every session cookie issued to ``user`` so far invalid (the next request of each is
+    signed out): the cookie's generation no longer matches ``users.session_gen``."""
+    user.session_gen = (user.session_gen or 0) + 1
+
+
 def set_password(session: Session, username: str, password: str) -> None:
-    _require(session, username).password_hash = hash_password(check_password(password))
+    """A new password; ends the user's open sessions."""
+    user = _require(session, username)
+    user.password_hash = hash_password(check_password(password))
+    end_sessions(user)
 
 
 def set_role(session: Session, username: str, role: str) -> None:
-    _require(session, username).role = check_role(role)
+    """A new role; ends the user's open sessions (they sign in again with the new rights)."""
+    user = _require(session, username)
+    user.role = check_role(role)
+    end_sessions(user)
 
 
 def set_disabled(session: Session, username: str, disabled: bool) -> None:
-    _require(session, username).disabled = disabled
+    """Disable (or enable) an account; either way its open sessions end."""
+    user = _require(session, username)
+    user.disabled = disabled
+    end_sessions(user)
 
 
 def list_users(session: Session) -> list[User]:
@@ -119,6 +134,17 @@ def list_users(session: Session) -> list[User]:
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The enabled user whose password matches, else None (same work whether or not it exists)."""
+    return check_credentials(session, username, password)[0]
+
+
+def check_credentials(session: Session, username: str,
+                      password: str) -> tuple[User | None, bool]:
+    """(the enabled user whose password matches, else None; whether ``username`` is an account).
+
+    The same hashing work is done whether or not the account exists. The second value is for
+    the sign-in throttle only (unknown names count against the client address); it is never
+    shown to the visitor.
+    """
     try:
         name = check_username(username)
     except UserError:
@@ -128,12 +154,12 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     try:
         HASHER.verify(stored, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
+        return None, user is not None
     if user is None or user.disabled:
-        return None
+        return None, user is not None
     if HASHER.check_needs_rehash(stored):  # parameters were raised since this hash was made
         user.password_hash = hash_password(password)
-    return user
+    return user, True
 
 
 def has_role(role: str, needed: str) -> bool:
@@ -159,6 +185,7 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
             add_user(session, username, role, password)
         else:
             user.password_hash, user.role, user.disabled = hash_password(password), role, False
+            end_sessions(user)
         made.append(DemoUser(username, role, password))
     session.flush()
     logger.info("demo users ready: %s", ", ".join(u.username for u in made))
