@@ -60,7 +60,7 @@ def crawl_page():
         .order_by(LedgerEntry.fetched_at.desc()).limit(ERRORS_PER_RUN)).all()) for run in runs}
     beats = [(b.key, b.name) for b in db.scalars(select(Beat).order_by(Beat.name))]
     return render_template("crawls.html", seeds=seeds, runs=runs, errors=errors, beats=beats,
-                           runner=crawls.runner_available(), active=crawls.active(current_app),
+                           active=crawls.active(current_app),
                            command=crawls.command_line(context.config()),
                            purpose=context.config().get("crawl_purpose") or "")
 
