@@ -6,7 +6,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.discovery import add_alias, record_links
-from crawler.pipelines.store import _refresh_venue
+from crawler.pipelines.refresh import refresh_venue
 from storage.db import utcnow
 from storage.models import CURATION_STATES, LedgerEntry, Link, Page, Post, Seed, Venue, VenueAlias
 
@@ -62,6 +62,6 @@ def merge_venues(session: Session, key: str, into_key: str) -> dict[str, int]:
     src.merged_into_id = dst.id
     src.updated_at = utcnow()
     add_alias(session, src.key, dst.id, "merge")
-    _refresh_venue(session, dst.id)
+    refresh_venue(session, dst.id)
     src.post_count = 0
     return {"posts": posts or 0, "links": links}

@@ -32,16 +32,12 @@ from crawler.discovery import VenueState, add_alias, ensure_venue, resolve_venue
 from crawler.items import FetchFailure, PageItem
 from crawler.pipelines.batch import Batch
 from crawler.pipelines.refresh import MAX_REVISIT
-from crawler.pipelines.refresh import refresh_venue as _refresh_venue  # noqa: F401 - see below
 from crawler.signals import batch_stored, batch_written, page_storing, send_in_transaction
 from crawler.urls import URLError, canonicalize, host_of, url_fp
 from crawler.venues import VenueRef, venue_key
 from storage.db import make_engine, session_scope, utcnow
 from storage.ids import fingerprint, stable_id
 from storage.models import Page, Venue
-
-# ``_refresh_venue`` stays importable here for beatmap.commands.crawl (merge-venues) until it
-# imports ``crawler.pipelines.refresh.refresh_venue``.
 
 logger = logging.getLogger(__name__)
 
