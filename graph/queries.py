@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from geo.names import normalise
+from graph.reasons import reason as render_reason
 from storage.models import (
     OUTREACH_STATUSES,
     Beat,
@@ -146,6 +147,58 @@ def _row(score: VenueScore, venue: Venue, outreach: str | None) -> dict[str, Any
     }
 
 
+def _names_and_flags(session: Session, venue_ids: set[int]) -> dict[int, tuple[str, bool]]:
+    """``{venue id: (name as the graph labels it, sensitive now)}``."""
+    out: dict[int, tuple[str, bool]] = {}
+    ids = sorted(venue_ids)
+    for i in range(0, len(ids), 5000):
+        stmt = select(Venue.id, Venue.name, Venue.key, Venue.sensitive).where(
+            Venue.id.in_(ids[i:i + 5000]))
+        for vid, name, key, sensitive in session.execute(stmt):
+            out[vid] = (name or key, bool(sensitive))
+    return out
+
+
+def _names_linkers(evidence: dict[str, Any]) -> bool:
+    """Whether the reason of this evidence names linking venues (see graph.reasons.reason)."""
+    return bool(evidence.get("inherited") and evidence.get("local_linkers"))
+
+
+def shown_linkers(evidence: dict[str, Any], known: dict[int, tuple[str, bool]], *,
+                  reveal: bool = False, own: int | None = None) -> list[str]:
+    """The names of the venues linking to this one that this reader may see, best first.
+
+    A sensitive venue is named only when ``reveal`` (an analyst or export that gave a reason
+    to see sensitive venues) or when it is the venue being read (``own``). Sensitivity is the
+    venue's *current* flag (``known``: :func:`_names_and_flags`), so a venue flagged after the
+    ranking is hidden at once. Evidence stored before linker ids were kept cannot be checked:
+    it names no one unless ``reveal``.
+    """
+    ids = evidence.get("linker_ids")
+    if ids is None:
+        return list(evidence.get("linked_from", [])) if reveal else []
+    names = []
+    for vid in ids:
+        if vid in known and (reveal or not known[vid][1] or vid == own):
+            names.append(known[vid][0])
+    return names
+
+
+def fill_reasons(session: Session, items: list[tuple[dict[str, Any], dict[str, Any]]], *,
+                 reveal: bool = False, own: int | None = None) -> None:
+    """Set ``row["reason"]`` for each (row, evidence) whose reason names linking venues, from
+    the evidence, naming only the linkers this reader may see (:func:`shown_linkers`); the
+    others are counted. Every list, page, twin and export reads its reasons through here."""
+    wanted = [(row, ev) for row, ev in items if ev and _names_linkers(ev)]
+    if not wanted:
+        return
+    known = _names_and_flags(session, {vid for _, ev in wanted
+                                       for vid in ev.get("linker_ids") or ()})
+    for row, ev in wanted:
+        names = shown_linkers(ev, known, reveal=reveal, own=own)
+        row["reason"] = render_reason({**ev, "linked_from": names})
+
+
 def link_names(session: Session, venue_ids: list[int]) -> dict[int, str]:
     """For venues without a name: the anchor text most links to them use (known-only venues
     are named by the pages that link to them: "Bevendean Community Noticeboard (Facebook)")."""
@@ -201,10 +254,14 @@ def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None 
     found = session.execute(stmt).all()
     outreach = latest_outreach(session, [v.id for _, v, _ in found], target.id)
     rows = []
+    evidence = []
     for score, venue, pos in found:
         row = _row(score, venue, outreach.get(venue.id))
         row["rank"] = pos  # hidden venues leave no gaps that hint at them
         rows.append(row)
+        evidence.append((row, score.evidence or {}))
+    # A reason names linking venues: sensitive ones only for a reader who may see them.
+    fill_reasons(session, evidence, reveal=include_sensitive)
     _name_unnamed(session, rows)
     if status:
         rows = [r for r in rows if r["status"] == status or status in r["flags"]]
@@ -213,11 +270,14 @@ def beat_ranking(session: Session, beat: Beat | int | str, *, limit: int | None 
     return rows[:limit] if limit is not None else rows
 
 
-def venue_detail(session: Session, venue_id: int) -> dict[str, Any]:
+def venue_detail(session: Session, venue_id: int, *,
+                 reveal_sensitive: bool = False) -> dict[str, Any]:
     """Everything a person needs about one venue: the facts, why it ranks, who links to it.
 
-    Raises ``LookupError`` for an unknown id. The caller decides whether a sensitive venue may
-    be shown (and audits it); the ``sensitive`` key says which it is.
+    Raises ``LookupError`` for an unknown id. The caller decides whether this venue may be
+    shown when it is sensitive (and audits it); the ``sensitive`` key says which it is. Other
+    sensitive venues (linking to it, linked from it, named in its reasons) are counted, never
+    named, unless ``reveal_sensitive``.
     """
     venue = session.get(Venue, venue_id)
     if venue is None:
@@ -231,6 +291,9 @@ def venue_detail(session: Session, venue_id: int) -> dict[str, Any]:
               "topical": round(s.topical, 4), "feedback": round(s.feedback, 4),
               "reason": s.reason, "places": (s.evidence or {}).get("places", [])}
              for s, b in scores]
+    fill_reasons(session, [(row, s.evidence or {}) for row, (s, _) in zip(beats, scores,
+                                                                          strict=True)],
+                 reveal=reveal_sensitive, own=venue_id)
     first = scores[0][0].evidence if scores else {}
     return {
         "venue_id": venue.id, "venue_key": venue.key, "name": venue.name or venue.key,
@@ -247,8 +310,8 @@ def venue_detail(session: Session, venue_id: int) -> dict[str, Any]:
         "beats": beats,
         "topics": _venue_topics(session, venue_id),
         "activity_by_month": _activity_by_month(session, venue_id),
-        "linked_from": _links(session, venue_id, incoming=True),
-        "links_to": _links(session, venue_id, incoming=False),
+        "linked_from": _links(session, venue_id, incoming=True, reveal=reveal_sensitive),
+        "links_to": _links(session, venue_id, incoming=False, reveal=reveal_sensitive),
         "outreach": _outreach_log(session, venue_id),
     }
 
@@ -271,15 +334,28 @@ def _activity_by_month(session: Session, venue_id: int) -> list[dict[str, Any]]:
     return [{"month": m, "posts": counts[m]} for m in sorted(counts)]
 
 
-def _links(session: Session, venue_id: int, *, incoming: bool) -> list[dict[str, Any]]:
+# What a link to or from a sensitive venue shows a reader who may not see it: that there is
+# one, and how often; not its name, id, address, the anchor text (which names it) or the
+# example page (which is on it, or points at it).
+HIDDEN_LINK = {"venue_id": None, "name": None, "url": None, "anchor_text": None,
+               "example_url": None, "sensitive": True}
+
+
+def _links(session: Session, venue_id: int, *, incoming: bool,
+           reveal: bool = False) -> list[dict[str, Any]]:
     other = Link.src_venue_id if incoming else Link.dst_venue_id
     mine = Link.dst_venue_id if incoming else Link.src_venue_id
     stmt = (select(Link, Venue).join(Venue, Venue.id == other).where(mine == venue_id)
-            .order_by(Link.count.desc()))
-    return [{"venue_id": v.id, "name": v.name or v.key, "url": v.url, "count": link.count,
-             "anchor_text": link.anchor_text, "example_url": link.example_url,
-             "sensitive": bool(v.sensitive)}
-            for link, v in session.execute(stmt)]
+            .order_by(Link.count.desc(), Venue.id))
+    out = []
+    for link, v in session.execute(stmt):
+        if v.sensitive and not reveal and v.id != venue_id:
+            out.append({**HIDDEN_LINK, "count": link.count})
+            continue
+        out.append({"venue_id": v.id, "name": v.name or v.key, "url": v.url, "count": link.count,
+                    "anchor_text": link.anchor_text, "example_url": link.example_url,
+                    "sensitive": bool(v.sensitive)})
+    return out
 
 
 def _outreach_log(session: Session, venue_id: int) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from graph.build import build_graph, node, node_id
 from graph.reasons import reason
 from storage.db import utcnow
 from storage.models import Beat, Outreach, VenueScore
+from storage.sensitive import flag_sensitive
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ DORMANT_DAYS = 365
 MIN_LOCALITY = 0.02
 # Evidence shown per entry.
 MAX_EVIDENCE_PLACES = 8
+MAX_EVIDENCE_LINKERS = 5
 MAX_EVIDENCE_TOPICS = 6
 # Places less specific than this (town names) are left out of the evidence shown when the
 # venue also names more specific places.
@@ -80,6 +82,7 @@ class RankStats:
     as_of: datetime | None = None
     graph_nodes: int = 0
     graph_edges: int = 0
+    sensitive: int = 0
     per_beat: dict[str, int] = field(default_factory=dict)
 
 
@@ -267,10 +270,12 @@ def _evidence(G: nx.DiGraph, e: dict[str, Any], b: str, where: dict[str, dict[st
     data = G.nodes[v]
     ev = _beat_evidence(G, v, b, where)
     context["cache"][v] = (ev["lat"], ev["lon"])
-    linkers = sorted(((loc.get(u, 0.0), G.nodes[u].get("label", u)) for u, k
+    linkers = sorted(((loc.get(u, 0.0), G.nodes[u].get("label", u), u) for u, k
                       in ((u, d.get("kind")) for u, d in G.pred[v].items())
                       if k == "link" and loc.get(u, 0.0) > 0),
-                     key=lambda x: (-x[0], x[1]))
+                     key=lambda x: (-x[0], x[1]))[:MAX_EVIDENCE_LINKERS]
+    local_linkers = sum(1 for u, d in G.pred[v].items()
+                        if d.get("kind") == "link" and loc.get(u, 0.0) > 0)
     topics, priority_hits = _topics_evidence(G, v, context["priorities"], context["shares"])
     own = data.get("evidence", 0.0) >= parts.MIN_OWN_EVIDENCE
     if ev["lat"] is None:
@@ -279,7 +284,12 @@ def _evidence(G: nx.DiGraph, e: dict[str, Any], b: str, where: dict[str, dict[st
         "topics": topics, "priority_topics": priority_hits,
         "posts_90d": int(data.get("posts_90d", 0)), "authors_90d": int(data.get("authors_90d", 0)),
         "posts": int(data.get("posts", 0)), "last_post_at": data.get("last_post") or None,
-        "local_linkers": len(linkers), "linked_from": [name for _, name in linkers[:5]],
+        "local_linkers": local_linkers,
+        # Sensitive linkers are counted, never named: the stored reason is the one anyone may
+        # read. Their ids stay so that a viewer allowed to see them gets the names back
+        # (graph.queries.shown_linkers), and so a venue flagged after ranking is hidden too.
+        "linked_from": [name for _, name, u in linkers if not G.nodes[u].get("sensitive")],
+        "linker_ids": [node_id(u) for _, _, u in linkers],
         "inherited": not own, "known_only": not data.get("crawlable", True),
         "platform": data.get("platform", ""), "flags": e["flags"], "state": e["state"],
         "outreach": e["status"], "as_of": as_of.isoformat(sep=" ", timespec="seconds"),
@@ -334,9 +344,14 @@ def rank_all(session: Session, *, as_of: datetime | None = None,
     run gives for that beat; ``beats`` only limits which beats' rows are replaced. The old rows
     are replaced inside the caller's transaction: run it in :func:`storage.db.session_scope`
     so readers see either the old lists or the new ones.
+
+    Sensitive venues are flagged first (:func:`storage.sensitive.flag_sensitive`), so a force
+    that only crawls and ranks still hides them, and no reason names one.
     """
     started = time.perf_counter()
     as_of = as_of or utcnow()
+    sensitive = flag_sensitive(session)
+    session.flush()
     G = build_graph(session, as_of=as_of)
     built = time.perf_counter()
     ranked = rank_graph(G, as_of=as_of, feedback=_feedback(session))
@@ -363,6 +378,7 @@ def rank_all(session: Session, *, as_of: datetime | None = None,
                       score_seconds=round(scored - built, 3),
                       write_seconds=round(time.perf_counter() - scored, 3), as_of=as_of,
                       graph_nodes=G.number_of_nodes(), graph_edges=G.number_of_edges(),
+                      sensitive=sensitive,
                       per_beat={names.get(node_id(b), b): len(e) for b, e in ranked.items()})
     logger.info("ranked %d venues over %d beats (%d rows) in %.2fs", stats.venues, stats.beats,
                 stats.rows, stats.seconds)

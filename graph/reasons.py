@@ -1,4 +1,10 @@
-"""One-line, plain-English reasons for a venue's place in a beat's list, from its evidence."""
+"""One-line, plain-English reasons for a venue's place in a beat's list, from its evidence.
+
+A reason may name the local venues that link to the venue ("linked from 2 local venues
+(Hanover RA and 1 other)"). It names only those in ``linked_from``: whoever fills that list
+decides who may be named (:func:`graph.queries.shown_linkers` leaves out sensitive venues
+unless the viewer may see them); the others are counted, never named.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +62,14 @@ def reason(ev: dict) -> str:
     >>> reason({"places": [], "sectors": [], "known_only": True, "platform": "facebook",
     ...         "local_linkers": 2, "linked_from": ["Hanover RA", "Elm Grove LAT"],
     ...         "inherited": True})
-    'Facebook venue, not crawled; linked from 2 local venues (Hanover RA, Elm Grove LAT)'
+    'Facebook venue, not crawled; linked from 2 local venues (Hanover RA and Elm Grove LAT)'
+
+    A linker left out of ``linked_from`` (a sensitive venue) is counted, not named:
+
+    >>> reason({"local_linkers": 2, "linked_from": ["Hanover RA"], "inherited": True})
+    'linked from 2 local venues (Hanover RA and 1 other)'
+    >>> reason({"local_linkers": 1, "linked_from": [], "inherited": True})
+    'linked from 1 local venue'
     """
     parts: list[str] = []
     places = [p[0] if isinstance(p, list | tuple) else p for p in ev.get("places", [])]
@@ -79,11 +92,30 @@ def reason(ev: dict) -> str:
         parts.append("given as a seed for this beat")
     linkers = ev.get("local_linkers", 0)
     if linkers:
-        names = ev.get("linked_from", [])[:MAX_LINKERS]
-        detail = f" ({', '.join(names)})" if names and ev.get("inherited") else ""
+        detail = linker_phrase(ev.get("linked_from", []), linkers) if ev.get("inherited") else ""
         parts.append(f"linked from {_plural(linkers, 'local venue')}{detail}")
     parts.extend(_status_phrases(ev))
     return "; ".join(parts) or "weak evidence only"
+
+
+def linker_phrase(names: list[str], total: int) -> str:
+    """" (A, B and 2 others)": at most ``MAX_LINKERS`` names, the rest of ``total`` counted.
+
+    The same words whether a linker is unnamed because the list is long or because it may
+    not be named, so the phrase never tells which.
+
+    >>> linker_phrase(["Hanover RA", "Elm Grove LAT", "Queen's Park"], 3)
+    ' (Hanover RA, Elm Grove LAT and 1 other)'
+    >>> linker_phrase([], 2)
+    ''
+    """
+    shown = list(names[:MAX_LINKERS])
+    if not shown:
+        return ""
+    rest = total - len(shown)
+    if rest > 0:
+        return f" ({', '.join(shown)} and {_plural(rest, 'other')})"
+    return f" ({join_names(shown)})"
 
 
 def _status_phrases(ev: dict) -> list[str]:

@@ -199,12 +199,13 @@ def test_bad_requests_are_clear_and_leave_nothing(db, tmp_path):
     url, engine = db
     runner = CliRunner()
     missing = tmp_path / "nope" / "x.xlsx"
-    result = runner.invoke(cli, ["--db", url, "export", "--format", "xlsx", "--out", str(missing)])
+    result = runner.invoke(cli, ["--db", url, "export", "--format", "xlsx", "--out", str(missing),
+                                 "--reason", "beat meeting"])
     assert result.exit_code == 1 and "folder for the export does not exist" in result.output
     result = runner.invoke(cli, ["--db", url, "export", "--format", "pdf", "--out", "x.pdf"])
     assert result.exit_code == 2 and "Invalid value for '--format'" in result.output
     result = runner.invoke(cli, ["--db", url, "export", "--format", "csv", "--beat", "Nowhere",
-                                 "--out", str(tmp_path / "n.csv")])
+                                 "--out", str(tmp_path / "n.csv"), "--reason", "beat meeting"])
     assert result.exit_code == 1 and "no beat with key or name 'Nowhere'" in result.output
     assert not list(tmp_path.glob("*.csv")) and not list(tmp_path.glob(".export-*"))
     with session_scope(engine) as s:
@@ -230,7 +231,8 @@ def test_export_before_ranking_warns(sqlite_db, tmp_path):
         Maker(s).beat("B1", "Beat one")
     engine.dispose()
     result = CliRunner().invoke(cli, ["--db", sqlite_db, "export", "--format", "geojson",
-                                      "--out", str(tmp_path / "e.geojson")])
+                                      "--out", str(tmp_path / "e.geojson"),
+                                      "--reason", "beat meeting"])
     assert result.exit_code == 0
     assert "no ranked venues to export; run `beatmap rank` first" in result.output
     data = json.loads((tmp_path / "e.geojson").read_text())

@@ -33,7 +33,7 @@ def test_html_map_renders_offline(sqlite_db, tmp_path):
         w["blog"].name = HOSTILE
     with session_scope(engine) as s:
         rank_all(s, as_of=AS_OF)
-        export(s, "html", tmp_path / "map.html", reason="test")
+        export(s, "html", tmp_path / "map.html", reason="browser test")
     engine.dispose()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)

@@ -80,7 +80,8 @@ def rank_command(ctx: click.Context, beat: str | None, fmt: str, limit: int | No
             stats = rank_all(session, as_of=when, beats=[target.id] if target else None)
             beats_word = "beat" if stats.beats == 1 else "beats"
             click.echo(f"ranked {stats.venues} venues over {stats.beats} {beats_word} in "
-                       f"{stats.seconds:.1f}s", err=True)
+                       f"{stats.seconds:.1f}s ({stats.sensitive} flagged sensitive, not "
+                       "shown)", err=True)
     with session_scope(engine) as session:
         beats = [resolve_beat(session, target.id)] if target else list(
             session.scalars(select(Beat).order_by(Beat.name)))
@@ -106,22 +107,34 @@ def _render(results, fmt: str) -> str:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
               help="File to write.")
 @click.option("--beat", "beat", metavar="KEY|NAME", help="Only this beat (default: all).")
-@click.option("--reason", default=None, help="Why you export (recorded in the audit log).")
+@click.option("--reason", default=None, help="Why you export, recorded in the audit log "
+              "(required unless the export_purpose setting gives a default).")
 @click.option("--include-sensitive", is_flag=True,
-              help="Also export sensitive venues (needs --reason).")
+              help="Also export sensitive venues, named in reasons and graph files too "
+              "(needs --reason itself, not the default purpose).")
 @click.pass_context
 def export_command(ctx: click.Context, fmt: str, out: str, beat: str | None,
                    reason: str | None, include_sensitive: bool) -> None:
     """Write the ranked venues as XLSX, CSV, GEXF, GraphML, GeoJSON or an offline HTML map.
 
-    Uses the stored ranking (run `beatmap rank` first). Every export is recorded in the
-    audit log with who, when, what and why; sensitive venues are left out unless asked.
+    Uses the stored ranking (run `beatmap rank` first). Every export needs a reason
+    (--reason, or the export_purpose setting) and is recorded in the audit log with who,
+    when, what and why; sensitive venues are left out, and never named, unless asked.
     """
     config = get_config(ctx)
+    source = "given"
+    if not (reason or "").strip():
+        if include_sensitive:
+            raise click.UsageError("--include-sensitive needs its own --reason")
+        reason, source = config.get("export_purpose", ""), "export_purpose"
+        if not (reason or "").strip():
+            raise click.UsageError("say why you export: --reason TEXT (or set the "
+                                   "export_purpose setting); it is recorded in the audit log")
     engine = open_engine(config.db)
     with session_scope(engine) as session:
         result = export(session, fmt, out, beat=beat, actor=cli_actor(), reason=reason,
-                        include_sensitive=include_sensitive, tile_url=config.tile_url)
+                        include_sensitive=include_sensitive, tile_url=config.tile_url,
+                        reason_source=source)
     click.echo(f"wrote {result.path} ({result.format}: {result.beats} beats, "
                f"{result.rows} venue rows)")
     if result.rows == 0:

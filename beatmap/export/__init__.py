@@ -27,6 +27,8 @@ from storage.models import Beat
 logger = logging.getLogger(__name__)
 
 FORMATS = ("xlsx", "csv", "gexf", "graphml", "geojson", "html")
+# The shortest reason an export accepts: the web's twins ask the same ("audit", "brief").
+MIN_REASON_LENGTH = 5
 
 
 class ExportError(ValueError):
@@ -73,18 +75,36 @@ def _write_atomic(path: Path, fill: Callable[[BinaryIO], None]) -> None:
         raise
 
 
+def clean_reason(text: str | None) -> str:
+    """A reason as given, on one line, at most 500 characters (as the web keeps it).
+
+    >>> clean_reason("  ward panel \t 12 May ")
+    'ward panel 12 May'
+    """
+    return " ".join((text or "").split())[:500]
+
+
 def export(session: Session, fmt: str, out: str | Path, *, beat: str | int | None = None,
            actor: str | None = None, reason: str | None = None,
-           include_sensitive: bool = False, tile_url: str = "") -> ExportResult:
+           include_sensitive: bool = False, tile_url: str = "",
+           reason_source: str = "given") -> ExportResult:
     """Write the export ``fmt`` to ``out`` and add its audit entry to ``session``.
 
-    Sensitive venues are included only with ``include_sensitive`` and a ``reason``.
+    Every export needs a ``reason`` (at least ``MIN_REASON_LENGTH`` characters), recorded in
+    the audit log as the web's downloads are. Sensitive venues are included only with
+    ``include_sensitive``; then, and only then, reasons and graph files name them too.
+    ``reason_source`` says where the reason came from ("given", or "export_purpose" for the
+    configured default) and is kept in the audit entry.
     """
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if include_sensitive and not (reason or "").strip():
+    reason = clean_reason(reason)
+    if include_sensitive and not reason:
         raise ExportError("including sensitive venues needs a reason (--reason)")
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ExportError(f"an export needs a reason of at least {MIN_REASON_LENGTH} characters "
+                          "(--reason, or the export_purpose setting), recorded in the audit log")
     data = gather(session, beat, include_sensitive=include_sensitive)
     path = Path(out)
     _write_atomic(path, lambda stream: write(fmt, session, data, stream, reason=reason,
@@ -96,7 +116,8 @@ def export(session: Session, fmt: str, out: str | Path, *, beat: str | int | Non
                  object_id=data[0].beat.key if beat is not None and data else None,
                  reason=reason,
                  detail={"format": fmt, "path": str(path.resolve()), "beats": len(data),
-                         "rows": rows, "include_sensitive": include_sensitive})
+                         "rows": rows, "include_sensitive": include_sensitive,
+                         "reason_source": reason_source})
     logger.info("exported %s (%d beats, %d rows) to %s", fmt, len(data), rows, path)
     return ExportResult(path=path, format=fmt, beats=len(data), rows=rows)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from beatmap.web import context, data, twins
-from beatmap.web.auth import current_user, since_last_visit
+from beatmap.web.auth import current_user, requires, since_last_visit
 from beatmap.web.users import has_role
+from beatmap.web.venues import clean_reason, grant_sensitive
 from storage import audit
 from storage.db import utcnow
-from storage.models import OUTREACH_STATUSES, VENUE_STATUSES
+from storage.models import OUTREACH_STATUSES, VENUE_STATUSES, Venue
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +50,13 @@ def _bars(row: dict) -> list[tuple[str, str, float]]:
     return out
 
 
-def _hidden(session, beat_id: int) -> list[int]:
-    """Sensitive venues left out of the list: analysts are told (and may open them with a
-    reason); sergeants are not, so the page does not even hint that they exist."""
+def _hidden(session, beat_id: int) -> int:
+    """How many sensitive venues are left out of the list: analysts are told (and may open
+    one by its place in that count, with a reason: the page carries no id, name or address
+    of them); sergeants are not, so the page does not even hint that they exist."""
     if not has_role(current_user().role, "analyst"):
-        return []
-    return data.sensitive_hidden(session, beat_id)
+        return 0
+    return len(data.sensitive_hidden(session, beat_id))
 
 
 def _beat_or_404(key: str):
@@ -86,6 +88,26 @@ def beat(key: str):
         choices=data.filter_choices(session, beat.id), statuses=VENUE_STATUSES,
         outreach_statuses=OUTREACH_STATUSES, hidden=_hidden(session, beat.id),
         map_data=_map_data(beat, rows), formats=FORMATS)
+
+
+@bp.route("/beats/<key>/sensitive", methods=["POST"])
+@requires("analyst")
+def open_hidden(key: str):
+    """Open the n-th sensitive venue hidden from a beat's list, once the analyst has said why
+    (audited like the venue page's own reason form); only then is its id in a URL."""
+    session = context.db()
+    beat = _beat_or_404(key)
+    reason = clean_reason(request.form.get("reason"))
+    if len(reason) < MIN_REASON_LENGTH:
+        abort(400, description="Give the reason you need to see this venue.")
+    hidden = data.sensitive_hidden(session, beat.id)
+    n = (request.form.get("n") or "").strip()
+    if not n.isdigit() or not 1 <= int(n) <= len(hidden):
+        abort(400, description="Choose one of the hidden venues listed on the beat page.")
+    venue = session.get(Venue, hidden[int(n) - 1])
+    grant_sensitive(venue, reason)
+    session.commit()
+    return redirect(url_for("venues.venue", venue_id=venue.id, beat=beat.key))
 
 
 @bp.route("/beats/<key>.<fmt>", methods=["GET", "POST"])

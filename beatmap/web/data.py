@@ -158,7 +158,9 @@ def resolve_venue(session: Session, venue_id: int) -> Venue | None:
 
 def venue_page(session: Session, venue: Venue, *, now: datetime | None = None) -> dict[str, Any]:
     """``graph.queries.venue_detail`` plus what the page shows besides: place counts, the
-    zero-filled activity of the last ``ACTIVITY_MONTHS``, named outreach authors, aliases."""
+    zero-filled activity of the last ``ACTIVITY_MONTHS``, named outreach authors, aliases.
+
+    Other sensitive venues (links, reasons, merged-in venues) are never named on a page."""
     detail = queries.venue_detail(session, venue.id)
     labels = dict(session.execute(select(Topic.key, Topic.label)).all())
     detail["topic_counts"] = [(labels.get(t["topic"], t["topic"]), t["posts"])
@@ -171,10 +173,14 @@ def venue_page(session: Session, venue: Venue, *, now: datetime | None = None) -
     beats = dict(session.execute(select(Beat.id, Beat.name)).all())
     detail["outreach_log"] = [{**o, "user": users.get(o["user_id"]), "beat": beats.get(o["beat_id"])}
                               for o in reversed(detail["outreach"])]
-    detail["aliases"] = list(session.scalars(
-        select(VenueAlias.alias).where(VenueAlias.venue_id == venue.id).order_by(VenueAlias.alias)))
-    detail["merged_away"] = [(v.id, v.name or v.key) for v in session.scalars(
-        select(Venue).where(Venue.merged_into_id == venue.id).order_by(Venue.key))]
+    merged = list(session.scalars(
+        select(Venue).where(Venue.merged_into_id == venue.id).order_by(Venue.key)))
+    # A sensitive venue merged into this one is not named here, by name or by its old key.
+    hidden_keys = {v.key for v in merged if v.sensitive}
+    detail["aliases"] = [a for a in session.scalars(
+        select(VenueAlias.alias).where(VenueAlias.venue_id == venue.id).order_by(VenueAlias.alias))
+        if a not in hidden_keys]
+    detail["merged_away"] = [(v.id, v.name or v.key) for v in merged if not v.sensitive]
     detail["linked_from"] = detail["linked_from"][:TOP_EVIDENCE]
     detail["links_to"] = detail["links_to"][:TOP_EVIDENCE]
     return detail

@@ -32,10 +32,18 @@ SENSITIVE_GRANT_SECONDS = 30 * 60
 MIN_REASON_LENGTH = 5
 
 
+def _not_found(venue_id: int):
+    """The one answer for an unknown venue and for a sensitive venue the user may not see:
+    same status, body and headers, so ids (computable from venue keys) tell nothing."""
+    abort(404, description=f"No venue with id {venue_id}.")
+
+
 def _venue_or_404(venue_id: int) -> Venue:
+    """The venue, if it exists and this user may know it exists: a sensitive venue is, for
+    anyone below analyst, exactly as absent as an unknown id."""
     venue = context.db().get(Venue, venue_id)
-    if venue is None:
-        abort(404, description=f"No venue with id {venue_id}.")
+    if venue is None or (venue.sensitive and not has_role(current_user().role, "analyst")):
+        _not_found(venue_id)
     return venue
 
 
@@ -48,12 +56,28 @@ def _grant(venue_id: int) -> str | None:
 
 
 def _may_see(venue: Venue) -> bool:
-    """Sensitive venues: analysts only, and only after giving a reason."""
+    """Sensitive venues: analysts only, and only after giving a reason (others get the 404 of
+    an unknown id, from :func:`_venue_or_404`)."""
     if not venue.sensitive:
         return True
     if not has_role(current_user().role, "analyst"):
-        abort(403, description="This venue is flagged sensitive: analysts only.")
+        _not_found(venue.id)
     return _grant(venue.id) is not None
+
+
+def grant_sensitive(venue: Venue, reason: str) -> None:
+    """Let this analyst see ``venue`` for ``SENSITIVE_GRANT_SECONDS`` and audit the reason
+    (the caller commits)."""
+    grants = {k: v for k, v in (session.get("sensitive") or {}).items() if v[0] > time.time()}
+    grants[str(venue.id)] = [time.time() + SENSITIVE_GRANT_SECONDS, reason]
+    session["sensitive"] = grants
+    audit.record(context.db(), actor=current_user().username, action="venue.sensitive_reason",
+                 object_type="venue", object_id=venue.id, reason=reason)
+
+
+def clean_reason(text: str | None) -> str:
+    """A reason as typed, on one line, at most 500 characters."""
+    return " ".join((text or "").split())[:500]
 
 
 @bp.route("/venues/<int:venue_id>")
@@ -62,6 +86,8 @@ def venue(venue_id: int):
     venue = _venue_or_404(venue_id)
     if venue.merged_into_id:
         target = data.resolve_venue(db, venue_id)
+        if target.sensitive and not has_role(current_user().role, "analyst"):
+            _not_found(venue_id)  # the redirect would give away the sensitive venue's id
         flash(f"That venue was merged into this one (it was {venue.key}).")
         return redirect(url_for("venues.venue", venue_id=target.id))
     if not _may_see(venue):
@@ -91,16 +117,12 @@ def venue(venue_id: int):
 def view_sensitive(venue_id: int):
     """An analyst states why they need to see a sensitive venue; the reason is audited."""
     venue = _venue_or_404(venue_id)
-    reason = " ".join((request.form.get("reason") or "").split())[:500]
+    reason = clean_reason(request.form.get("reason"))
     if len(reason) < MIN_REASON_LENGTH:
         return render_template("sensitive.html", venue_id=venue.id,
                                reason_hint=venue.sensitive_reason,
                                error="Give the reason you need to see this venue."), 400
-    grants = {k: v for k, v in (session.get("sensitive") or {}).items() if v[0] > time.time()}
-    grants[str(venue.id)] = [time.time() + SENSITIVE_GRANT_SECONDS, reason]
-    session["sensitive"] = grants
-    audit.record(context.db(), actor=current_user().username, action="venue.sensitive_reason",
-                 object_type="venue", object_id=venue.id, reason=reason)
+    grant_sensitive(venue, reason)
     context.db().commit()
     return redirect(url_for("venues.venue", venue_id=venue.id))
 
