@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from beatmap.commands.common import get_config
+from beatmap.commands.common import get_config, open_db
 from beatmap.export.cells import csv_text
 from crawler.curation import merge_venues, set_state, venue_by_key
 from crawler.distributed import crawl_command
@@ -22,7 +22,7 @@ from crawler.seeds import SeedRow, add_seeds, read_seed_file
 from crawler.worker import run_worker
 from graph.queries import VENUE_LIST_COLUMNS, UnknownBeat, venue_list
 from storage.audit import cli_actor, record
-from storage.db import open_engine, session_scope
+from storage.db import session_scope
 from storage.models import CURATION_STATES, Beat, Seed
 
 PROGRESS_EVERY = 2.0  # seconds between progress lines on stderr
@@ -43,7 +43,7 @@ def seeds() -> None:
 @click.pass_context
 def seeds_add(ctx: click.Context, url: str, beat: str | None, note: str | None) -> None:
     """Add one seed URL (refused for platforms beatmap never crawls)."""
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         added = add_seeds(session, [SeedRow(url, beat, note)], source="cli")
     click.echo(f"seed {'added' if added else 'updated'}: {url}")
@@ -55,7 +55,7 @@ def seeds_add(ctx: click.Context, url: str, beat: str | None, note: str | None) 
 def seeds_import(ctx: click.Context, file: Path) -> None:
     """Import seeds from a CSV (columns url, beat, note) or YAML file, all or nothing."""
     rows = read_seed_file(file)
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         added = add_seeds(session, rows, source=file.name)
     click.echo(f"{len(rows)} seeds read from {file.name}, {added} new")
@@ -66,7 +66,7 @@ def seeds_import(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def seeds_list(ctx: click.Context, fmt: str) -> None:
     """List the seeds with their beat and note."""
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         rows = [{"url": url, "beat": beat, "note": note, "source": source}
                 for url, beat, note, source in session.execute(
@@ -146,7 +146,7 @@ def venues(ctx: click.Context, beat: str | None, state: str | None, fmt: str) ->
     """
     if ctx.invoked_subcommand is not None:
         return
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         try:
             rows = venue_list(session, beat=beat, state=state)
@@ -162,7 +162,7 @@ def venues(ctx: click.Context, beat: str | None, state: str | None, fmt: str) ->
 @click.pass_context
 def venues_set_state(ctx: click.Context, venue_key: str, state: str, reason: str | None) -> None:
     """Mark a venue in / out / undecided / candidate (audited)."""
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         venue = venue_by_key(session, venue_key)
         before = set_state(session, venue, state)
@@ -179,7 +179,7 @@ def venues_set_state(ctx: click.Context, venue_key: str, state: str, reason: str
 @click.pass_context
 def venues_merge(ctx: click.Context, venue_key: str, into_key: str, reason: str | None) -> None:
     """Merge a duplicate venue into another: its posts, pages and evidence move (audited)."""
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         moved = merge_venues(session, venue_key, into_key)
         record(session, actor=cli_actor(), action="curation", object_type="venue",

@@ -13,7 +13,7 @@ import click
 from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from beatmap.commands.common import get_config
+from beatmap.commands.common import get_config, open_db
 from geo.beats import import_beats, parse_where
 from geo.gazetteer import SNAP_METRES, detect_format, import_gazetteer
 from geo.geocode import Geocoder
@@ -22,7 +22,7 @@ from geo.names import normalise
 from geo.police import PoliceAPI, fetch_force
 from geo.postcodes import lookup, parse_postcode
 from geo.types import LatLon
-from storage.db import open_engine, session_scope
+from storage.db import session_scope
 from storage.models import Beat, Place, Postcode
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ LOOKUP_LIMIT = 20  # rows `gazetteer lookup` shows by default
 
 @contextmanager
 def _session(ctx: click.Context) -> Iterator[Session]:
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     try:
         with session_scope(engine) as session:
             yield session

@@ -8,11 +8,11 @@ import sys
 import click
 from waitress import create_server
 
-from beatmap.commands.common import get_config
+from beatmap.commands.common import get_config, open_db
 from beatmap.web import users as accounts
 from beatmap.web.app import create_app
 from storage import audit
-from storage.db import open_engine, session_scope
+from storage.db import session_scope
 from storage.models import ROLES
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def users() -> None:
 def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
     """Add a user NAME with a role (password prompted, or read with --password-stdin)."""
     password = _password(password_stdin)
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         user = accounts.add_user(session, name, role, password)
         audit.record(session, actor=audit.cli_actor(), action="user.add", object_type="user",
@@ -84,7 +84,7 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
 @click.pass_context
 def users_remove(ctx: click.Context, name: str) -> None:
     """Remove user NAME (their outreach notes stay, without the author)."""
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         accounts.remove_user(session, name)
         audit.record(session, actor=audit.cli_actor(), action="user.remove",
@@ -99,7 +99,7 @@ def users_remove(ctx: click.Context, name: str) -> None:
 def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     """Set a new password for NAME (ends that user's open sessions)."""
     password = _password(password_stdin)
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         accounts.set_password(session, name, password)
         audit.record(session, actor=audit.cli_actor(), action="user.password",
@@ -111,7 +111,7 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
     """List users with role, state and last sign-in."""
-    engine = open_engine(get_config(ctx).db)
+    engine = open_db(ctx)
     with session_scope(engine) as session:
         rows = accounts.list_users(session)
         for u in rows:
