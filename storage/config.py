@@ -35,6 +35,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("contact_url", "", "Where site owners can read about the crawl and contact the "
             "force. The crawler refuses to run without one."),
     Setting("crawl_purpose", "", "The stated purpose recorded with every crawl; required."),
+    Setting("export_purpose", "", "Default reason recorded with `beatmap export` when no "
+            "--reason is given (e.g. for a scheduled export); empty = --reason is required. "
+            "Never enough for --include-sensitive."),
     Setting("allow_private_hosts", "", "Comma-separated hosts or IPs the SSRF guard lets through "
             "(only for the offline sample web and tests, e.g. 127.0.0.1). Logged at start."),
     Setting("proxy", "", "HTTP proxy for all crawler requests (the sample web serves as one)."),
