@@ -13,10 +13,12 @@ LEAFLET_PKG := beatmap/web/static/leaflet
 
 setup: $(STAMP) node_modules/.installed-stamp $(LEAFLET_PKG)/leaflet.js
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LEAFLET_PKG)/leaflet.js
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@# The flat layout (crawler/, geo/, graph/ at the top, as designed) makes setuptools warn
+	@# about editable installs at length; that one warning is expected and silenced.
+	@PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 	@echo "python environment ready in $(VENV)"
 

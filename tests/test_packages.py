@@ -20,7 +20,8 @@ def declared_packages() -> set[str]:
 def test_declared_packages_are_ours():
     for name in sorted(declared_packages()):
         module = importlib.import_module(name)
-        origin = Path(module.__file__).resolve()
+        # Data folders are namespace packages: no __file__, only a __path__.
+        origin = Path(module.__file__ or next(iter(module.__path__))).resolve()
         assert ROOT in origin.parents, f"{name} imported from {origin}, not this project"
 
 
