@@ -84,7 +84,8 @@ def run(out: Path, *, seed: int = DEMO_SEED, pages: int | None = None) -> int:
         step.done("already built")
     else:
         result = build(web_dir, seed=seed, pages=pages or DEMO_PAGES)
-        step.done(f"built: {result}")
+        step.done(f"built {result.venues} venues ({result.crawlable_venues} crawlable), "
+                  f"{result.posts} posts, {result.pages} pages in {result.seconds:.1f} s")
 
     with SampleWeb.start(web_dir) as web:
         step(f"serving it on {web.proxy_url} (loopback only); importing its seeds")

@@ -91,6 +91,7 @@ def test_crawl_command_refuses_without_contact_and_runs_with_it(sqlite_db):
         out = run(sqlite_db, "crawl", "--purpose", "cli test", "--seeds-only", env=env)
     assert out.exit_code == 0, out.output
     assert "finished" in out.output and "2 pages" in out.output
+    assert "\r" not in out.output  # not a terminal: progress comes as whole lines, readable in a log
     venues = json.loads(run(sqlite_db, "venues", "--format", "json").output)
     by_key = {v["key"]: v for v in venues}
     assert by_key["other.example"]["linked_from"] == 1 and by_key["other.example"]["posts"] == 0

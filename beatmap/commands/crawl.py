@@ -106,6 +106,7 @@ def crawl(ctx: click.Context, seeds_only: bool, max_pages: int | None, purpose: 
     started = time.monotonic()
     last = {"t": 0.0}
     summary: dict[str, Any] = {}
+    live = click.get_text_stream("stderr").isatty()
 
     def progress(snap: dict[str, Any]) -> None:
         if snap.get("final"):
@@ -114,14 +115,19 @@ def crawl(ctx: click.Context, seeds_only: bool, max_pages: int | None, purpose: 
         if time.monotonic() - last["t"] < PROGRESS_EVERY:
             return
         last["t"] = time.monotonic()
-        click.echo(f"\r{snap.get('pages', 0)} pages, {snap.get('posts', 0)} posts, "
-                   f"{snap.get('venues', 0)} venues found, queue {snap.get('queue', 0)}, "
-                   f"{snap.get('errors', 0)} errors, {snap.get('rate', 0)} pages/s   ",
-                   err=True, nl=False)
+        line = (f"{snap.get('pages', 0)} pages, {snap.get('posts', 0)} posts, "
+                f"{snap.get('venues', 0)} venues found, queue {snap.get('queue', 0)}, "
+                f"{snap.get('errors', 0)} errors, {snap.get('rate', 0)} pages/s")
+        # On a terminal the line is redrawn in place; into a log or a pipe, one line each time.
+        if live:
+            click.echo(f"\r{line}   ", err=True, nl=False)
+        else:
+            click.echo(line, err=True)
 
     run_id = run_crawl(config, max_pages=max_pages, purpose=purpose, seeds_only=seeds_only,
                        resume=resume, progress=progress)
-    click.echo("", err=True)
+    if live:
+        click.echo("", err=True)
     click.echo(f"crawl {run_id} {summary.get('status', 'finished')} in "
                f"{time.monotonic() - started:.0f}s: {summary.get('pages', 0)} pages, "
                f"{summary.get('posts', 0)} posts, {summary.get('venues', 0)} new venues, "
