@@ -69,13 +69,16 @@ def classify(*texts: str | None) -> str | None:
     return None
 
 
-def venue_topic_labels(session: Session, venue_id: int) -> list[str]:
-    """Labels of the topics the venue's posts are tagged with (for :func:`classify`)."""
-    return list(session.scalars(
-        select(Topic.label).distinct()
-        .join(PostTopic, PostTopic.topic == Topic.key)
-        .join(Post, Post.id == PostTopic.post_id)
-        .where(Post.venue_id == venue_id)))
+def venue_topic_labels(session: Session) -> dict[int, list[str]]:
+    """Labels of the topics each venue's posts are tagged with, by venue id (one query)."""
+    labels: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(Post.venue_id, Topic.label).distinct()
+        .join(PostTopic, PostTopic.post_id == Post.id)
+        .join(Topic, Topic.key == PostTopic.topic))
+    for venue_id, label in rows:
+        labels.setdefault(venue_id, []).append(label)
+    return labels
 
 
 def classify_venue(name: str | None, description: str | None,
@@ -90,9 +93,9 @@ def flag_sensitive(session: Session) -> int:
     A flag set by hand (reason starting with "manual") is never cleared here.
     """
     flagged = 0
+    topics = venue_topic_labels(session)
     for venue in session.scalars(select(Venue)):
-        reason = classify_venue(venue.name, venue.description,
-                                venue_topic_labels(session, venue.id))
+        reason = classify_venue(venue.name, venue.description, topics.get(venue.id, ()))
         manual = (venue.sensitive_reason or "").startswith("manual")
         if reason and not manual:
             venue.sensitive, venue.sensitive_reason = True, reason
