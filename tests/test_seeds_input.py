@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 
 import pytest
@@ -96,3 +98,18 @@ def test_seed_beat_by_key_or_name(sqlite_db, tmp_path):
     assert beats == {1}
     unknown = run(sqlite_db, "seeds", "add", "http://d.example/", "--beat", "Atlantis")
     assert unknown.exit_code == 1 and "unknown beat 'Atlantis'" in unknown.output
+
+
+def test_seeds_list_csv_neutralises_formula_cells(sqlite_db, tmp_path):
+    path = tmp_path / "seeds.csv"
+    path.write_text('url,beat,note\n'
+                    'http://a.example/,,"=HYPERLINK(""http://evil.example"",""x"")"\n'
+                    'http://b.example/,,+1+1\n'
+                    'http://c.example/,,@SUM(1)\n'
+                    'http://d.example/,,-2+3\n')
+    assert run(sqlite_db, "seeds", "import", str(path)).exit_code == 0
+    out = run(sqlite_db, "seeds", "list", "--format", "csv")
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(out.output)))
+    notes = sorted(row["note"] for row in rows)
+    assert notes == ["'+1+1", "'-2+3", "'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(1)"]
