@@ -18,6 +18,10 @@ A beat keyed by its file name (a police.uk neighbourhood id) whose force is know
 ``{force}/{id}`` (e.g. ``sussex/CC1NH1``), the same key ``beatmap beats fetch`` gives it, so
 a KML download and an API fetch update the same beat.
 
+Inputs are read within the ``max_import_bytes`` and ``max_import_ratio`` settings (see
+:mod:`geo.inputs`): a zip bomb or an endless file is refused after a few MiB, and JSON nested
+more than ``geo.inputs.MAX_JSON_DEPTH`` levels is refused before it is parsed.
+
 Everything is parsed and checked before anything is written, and written in the caller's
 transaction, so a broken file imports nothing. Invalid rings are repaired with
 ``shapely.make_valid`` (counted in the report) or rejected with a message naming the feature.
@@ -46,6 +50,14 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from geo.gazetteer import SNAP_METRES, assign_beats
+from geo.inputs import (
+    ARCHIVE_ERRORS,
+    ImportLimits,
+    ReadBudget,
+    load_json,
+    read_file,
+    read_zip_member,
+)
 from geo.types import GeoDataError, ImportReport
 from storage.db import utcnow
 from storage.ids import stable_id
@@ -84,47 +96,52 @@ class BeatFeature:
 
 
 def read_beats(path: str | Path, *, id_prop: str | None = None, name_prop: str | None = None,
-               where: Mapping[str, str] | None = None) -> list[BeatFeature]:
-    """Read every beat in ``path`` (file, folder or zip) without touching the database."""
+               where: Mapping[str, str] | None = None,
+               limits: ImportLimits | None = None) -> list[BeatFeature]:
+    """Read every beat in ``path`` (file, folder or zip) without touching the database.
+
+    ``limits`` caps the bytes read (the ``max_import_*`` settings when not given).
+    """
     path = Path(path)
     if not path.exists():
         raise GeoDataError(f"no such file or folder: {path}")
+    budget = ReadBudget(limits)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".kml", ".json", ".geojson"))
         if not files:
             raise GeoDataError(f"{path}: no .kml, .json or .geojson files in this folder")
         found = []
         for f in files:
-            found += _with_force(read_beat_bytes(f.read_bytes(), f.name, id_prop=id_prop,
+            data = read_file(f, budget, label=f"{path.name}/{f.relative_to(path)}")
+            found += _with_force(read_beat_bytes(data, f.name, id_prop=id_prop,
                                                  name_prop=name_prop), f.parent.name)
     elif path.suffix.lower() == ".zip":
-        found = _read_zip(path, id_prop=id_prop, name_prop=name_prop)
+        found = _read_zip(path, budget, id_prop=id_prop, name_prop=name_prop)
     else:
-        found = read_beat_bytes(_read(path), path.name, id_prop=id_prop, name_prop=name_prop)
+        found = read_beat_bytes(read_file(path, budget), path.name, id_prop=id_prop,
+                                name_prop=name_prop)
     return _filter(found, where, str(path))
 
 
-def _read(path: Path) -> bytes:
+def _read_zip(path: Path, budget: ReadBudget, **kwargs: Any) -> list[BeatFeature]:
     try:
-        return path.read_bytes()
+        raw = path.open("rb")
     except OSError as exc:
         raise GeoDataError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
-def _read_zip(path: Path, **kwargs: Any) -> list[BeatFeature]:
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise GeoDataError(f"{path}: not a readable zip file") from exc
     found: list[BeatFeature] = []
-    with archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            name = PurePosixPath(info.filename)
-            if info.is_dir() or name.suffix.lower() not in (".kml", ".json", ".geojson"):
-                continue
-            data = archive.read(info)
-            parent = name.parent.name or None
-            found += _with_force(read_beat_bytes(data, str(name), **kwargs), parent)
+    with raw:
+        try:
+            archive = zipfile.ZipFile(raw)
+        except (*ARCHIVE_ERRORS, ValueError) as exc:
+            raise GeoDataError(f"{path}: not a readable zip file") from exc
+        with archive:
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                name = PurePosixPath(info.filename)
+                if info.is_dir() or name.suffix.lower() not in (".kml", ".json", ".geojson"):
+                    continue
+                data = read_zip_member(archive, info, budget, f"{path.name}: {name}", raw)
+                parent = name.parent.name or None
+                found += _with_force(read_beat_bytes(data, str(name), **kwargs), parent)
     if not found:
         raise GeoDataError(f"{path}: no .kml, .json or .geojson files in this zip")
     return found
@@ -158,7 +175,7 @@ def read_beat_bytes(data: bytes, name: str, *, id_prop: str | None = None,
     if head == b"<":
         return read_kml(data, name, id_prop=id_prop, name_prop=name_prop)
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = load_json(data, name)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GeoDataError(f"{name}: neither KML nor valid JSON ({exc})") from exc
     if isinstance(doc, list):
@@ -423,7 +440,8 @@ def geometry_to_geojson(geom: BaseGeometry) -> dict:
 def import_beats(session: Session, path: str | Path, *, id_prop: str | None = None,
                  name_prop: str | None = None, force: str | None = None,
                  where: Mapping[str, str] | None = None, names: str | Path | None = None,
-                 reassign: bool = True, snap_metres: float | None = None) -> ImportReport:
+                 reassign: bool = True, snap_metres: float | None = None,
+                 limits: ImportLimits | None = None) -> ImportReport:
     """Import or update the beats in ``path`` (GeoJSON, KML, police.uk JSON, folder or zip).
 
     Parameters
@@ -438,11 +456,14 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     reassign : afterwards recompute the beat of every place and postcode already imported.
     snap_metres : for that, how far outside every beat a point may be and still get the
         nearest (``geo.gazetteer.SNAP_METRES`` when None).
+    limits : caps on the bytes read (settings ``max_import_bytes``/``max_import_ratio``
+        when None): see :mod:`geo.inputs`.
     """
     started = time.perf_counter()
     path = Path(path)
-    features = read_beats(path, id_prop=id_prop, name_prop=name_prop, where=where)
-    titles = read_neighbourhood_names(Path(names)) if names else {}
+    limits = limits or ImportLimits.from_config()
+    features = read_beats(path, id_prop=id_prop, name_prop=name_prop, where=where, limits=limits)
+    titles = read_neighbourhood_names(Path(names), limits) if names else {}
     for f in features:
         f.force = force or f.force
         if f.from_file_name:
@@ -460,10 +481,12 @@ def import_beats(session: Session, path: str | Path, *, id_prop: str | None = No
     return report
 
 
-def read_neighbourhood_names(path: Path) -> dict[str, str]:
+def read_neighbourhood_names(path: Path, limits: ImportLimits | None = None) -> dict[str, str]:
     """``{id: name}`` from a police.uk neighbourhood list file (BOM and HTML entities allowed)."""
+    if not path.is_file():
+        raise GeoDataError(f"no such file: {path}")
     try:
-        doc = json.loads(_read(path).decode("utf-8-sig"))
+        doc = load_json(read_file(path, ReadBudget(limits)), path.name)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GeoDataError(f"{path.name}: not a JSON neighbourhood list ({exc})") from exc
     if not isinstance(doc, list) or not all(isinstance(d, dict) and "id" in d for d in doc):
@@ -479,12 +502,34 @@ def _check_all(features: list[BeatFeature], report: ImportReport) -> list[tuple[
             raise GeoDataError(f"{f.label}: key {f.key!r} is used twice (also {seen[f.key]}); "
                                "choose another --id-prop")
         seen[f.key] = f.label
+        if _has_nul([f.key, f.name, f.properties]):
+            raise GeoDataError(f"{f.label}: a NUL character (\\u0000) in its id, name or "
+                               "properties; refused (not text a database can store)")
         geom, repaired = clean_geometry(f)
         if repaired:
             report.repaired += 1
             report.warn(f"{f.label}: invalid geometry repaired")
         out.append((f, geom))
     return out
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a NUL character is in any string of ``value`` (PostgreSQL refuses them).
+
+    >>> _has_nul(["a", {"b": ["c\\x00"]}]), _has_nul({"k": 1})
+    (True, False)
+    """
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            todo += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            todo += item
+    return False
 
 
 def store_beats(session: Session, items: list[tuple[BeatFeature, BaseGeometry]], *, source: str,

@@ -19,7 +19,9 @@ from geo.gazetteer_readers import (
     open_text,
     parse_float,
     parse_int,
+    text_lines,
 )
+from geo.inputs import ReadBudget
 from geo.osgb import osgb_to_wgs84
 from geo.postcodes import parse_postcode
 from geo.types import GeoDataError
@@ -44,7 +46,8 @@ NO_COORDINATES_QUALITY = 90
 MAX_WARNINGS = 20  # keep reports readable: count the rest
 
 
-def read_postcode_file(path: Path, fmt: str | None = None) -> PostcodeRows:
+def read_postcode_file(path: Path, fmt: str | None = None,
+                       budget: ReadBudget | None = None) -> PostcodeRows:
     """Read OS Code-Point Open rows: with lat/lon, or easting/northing converted to WGS84."""
     fmt = fmt or detect_format(path)
     if fmt not in POSTCODE_FORMATS:
@@ -55,7 +58,8 @@ def read_postcode_file(path: Path, fmt: str | None = None) -> PostcodeRows:
     grid: list[tuple[float, float]] = []
     quality: list[int | None] = []
     out = PostcodeRows([], np.empty(0), np.empty(0), [])
-    with open_text(path) as fh:
+    with open_text(path, budget) as raw:
+        fh = text_lines(raw, path.name)
         try:
             if fmt == "codepoint":
                 reader = csv.reader(fh)

@@ -74,6 +74,7 @@ from geo.gazetteer_readers import (
     read_place_file,
 )
 from geo.index import BeatIndex
+from geo.inputs import ImportLimits, ReadBudget
 from geo.postcodes import outcode_of
 from geo.types import GeoDataError, ImportReport
 from storage.db import upsert
@@ -165,32 +166,37 @@ def store_places(session: Session, rows: list[PlaceRow], index: BeatIndex,
 
 def import_gazetteer(session: Session, paths: Iterable[str | Path], *,
                      index: BeatIndex | None = None,
-                     snap_metres: float = SNAP_METRES) -> ImportReport:
+                     snap_metres: float = SNAP_METRES,
+                     limits: ImportLimits | None = None) -> ImportReport:
     """Import place-name files (and postcode files, handed to :func:`import_postcodes`).
 
     All files are read and checked before anything is written; the caller's transaction
-    makes the import all-or-nothing.
+    makes the import all-or-nothing. ``limits`` caps the bytes read over all the files (the
+    ``max_import_*`` settings when not given; see :mod:`geo.inputs`).
     """
     started = time.perf_counter()
     paths = [Path(p) for p in paths]
     if not paths:
         raise GeoDataError("no gazetteer files given")
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise GeoDataError(f"no such file: {missing[0]}")
     report = ImportReport(source=", ".join(p.name for p in paths))
+    limits = limits or ImportLimits.from_config()
+    budget = ReadBudget(limits)
     index = index or BeatIndex.from_session(session)
     place_rows: list[PlaceRow] = []
     postcode_files: list[tuple[Path, str]] = []
     for path in paths:
-        if not path.is_file():
-            raise GeoDataError(f"no such file: {path}")
-        fmt = detect_format(path)
+        fmt = detect_format(path, limits)
         if fmt in POSTCODE_FORMATS:
             postcode_files.append((path, fmt))
             continue
-        rows = read_place_file(path, fmt)
+        rows = read_place_file(path, fmt, budget)
         logger.info("%s: %d rows (%s format)", path.name, len(rows), fmt)
         report.counts[f"rows read ({fmt})"] = len(rows)
         place_rows += rows
-    postcode_rows = [read_postcode_file(p, fmt) for p, fmt in postcode_files]
+    postcode_rows = [read_postcode_file(p, fmt, budget) for p, fmt in postcode_files]
     if place_rows:
         existing = existing_places(session)
         merged, folded = merge_places(place_rows, existing)
@@ -232,13 +238,14 @@ def store_postcodes(session: Session, rows: PostcodeRows, index: BeatIndex,
 
 
 def import_postcodes(session: Session, path: str | Path, *, index: BeatIndex | None = None,
-                     snap_metres: float = SNAP_METRES) -> ImportReport:
+                     snap_metres: float = SNAP_METRES,
+                     limits: ImportLimits | None = None) -> ImportReport:
     """Import an OS Code-Point Open file (CSV or .csv.gz) into ``postcodes`` with beats."""
     started = time.perf_counter()
     path = Path(path)
     if not path.is_file():
         raise GeoDataError(f"no such file: {path}")
-    rows = read_postcode_file(path)
+    rows = read_postcode_file(path, budget=ReadBudget(limits))
     report = ImportReport(source=path.name)
     store_postcodes(session, rows, index or BeatIndex.from_session(session), report,
                     snap_metres=snap_metres)

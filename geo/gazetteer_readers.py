@@ -1,4 +1,10 @@
-"""Gazetteer file readers: detect a place-name file's format and read its rows as ``PlaceRow``."""
+"""Gazetteer file readers: detect a place-name file's format and read its rows as ``PlaceRow``.
+
+Files are read as streams within the ``max_import_bytes``/``max_import_ratio`` settings
+(:mod:`geo.inputs`), plain or gzip-compressed. A line holding a NUL byte is refused with its
+line number: NUL never belongs in a name, it marks a damaged, binary or UTF-16 file, and
+PostgreSQL cannot store it (stripping it would store a name the file does not hold).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geo.inputs import ImportLimits, ReadBudget, is_gzip, open_file, open_gzip
 from geo.names import normalise
 from geo.postcodes import parse_postcode
 from geo.types import GeoDataError
@@ -44,6 +51,7 @@ _ALIAS_OF = re.compile(r"^alias of (.+?);")
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)")
 GEONAMES_DUMP_COLUMNS = 19
 GEONAMES_POSTAL_COLUMNS = 12
+MAX_HEADER_CHARS = 64 * 1024  # a first line longer than this is no header of ours
 
 
 @dataclass
@@ -106,9 +114,10 @@ def parse_float(value: str, what: str, where: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise GeoDataError(f"{where}: {what} {value!r} is not a number") from None
+        number = math.nan
     if not math.isfinite(number):
-        raise GeoDataError(f"{where}: {what} {value!r} is not a number")
+        shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "…"
+        raise GeoDataError(f"{where}: {what} {shown!r} is not a number")
     return number
 
 
@@ -296,29 +305,49 @@ def read_geonames_dump(rows: Iterable[list[str]], name: str) -> Iterator[PlaceRo
 # --- format detection ----------------------------------------------------------------------
 
 
-def open_text(path: Path) -> io.TextIOBase:
-    """Open a UTF-8 text file, gzip-compressed or not (BOM tolerated)."""
-    try:
-        with path.open("rb") as fh:
-            magic = fh.read(2)
-        if magic == b"\x1f\x8b":
-            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-        return path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise GeoDataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+def open_text(path: Path, budget: ReadBudget | None = None) -> io.TextIOBase:
+    """Open a UTF-8 text file, gzip-compressed or not (BOM tolerated), read within ``budget``.
+
+    Without a budget, a fresh one from the ``max_import_*`` settings.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GeoDataError(f"no such file: {path}")
+    budget = budget or ReadBudget()
+    stream = open_gzip(path, budget) if is_gzip(path) else open_file(path, budget)
+    return io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")
 
 
-def detect_format(path: Path) -> str:
+def text_lines(fh: Iterable[str], name: str, first_line: int = 1) -> Iterator[str]:
+    """The lines of ``fh``, refusing one with a NUL byte (naming the file and line)."""
+    for number, line in enumerate(fh, start=first_line):
+        if "\x00" in line:
+            raise GeoDataError(nul_message(name, number, line))
+        yield line
+
+
+def nul_message(name: str, number: int, line: str) -> str:
+    hint = " (a UTF-16 file? save it as UTF-8)" if line.count("\x00") * 3 > len(line) else ""
+    return (f"{name} line {number}: a NUL byte in the row; refused, a name cannot hold one"
+            f"{hint}")
+
+
+def detect_format(path: Path, limits: ImportLimits | None = None) -> str:
     """The format of a gazetteer or postcode file, from its first line.
 
     One of ``fine``, ``places``, ``curated``, ``geonames_postal``, ``geonames_postal_dump``,
     ``geonames_dump``, ``geonames_csv``, ``codepoint``, ``codepoint_raw``.
     """
-    with open_text(path) as fh:
+    with open_text(path, ReadBudget(limits)) as fh:
         try:
-            first = fh.readline()
+            first = fh.readline(MAX_HEADER_CHARS)
         except (UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:
             raise GeoDataError(f"{path.name}: not a readable UTF-8 text file ({exc})") from exc
+    if len(first) >= MAX_HEADER_CHARS and not first.endswith(("\n", "\r")):
+        raise GeoDataError(f"{path.name}: the first line is longer than "
+                           f"{MAX_HEADER_CHARS // 1024} KiB: not a gazetteer or postcode file")
+    if "\x00" in first:
+        raise GeoDataError(nul_message(path.name, 1, first))
     if not first.strip():
         raise GeoDataError(f"{path.name}: the file is empty")
     if "\t" in first:
@@ -359,9 +388,10 @@ GEONAMES_COLUMNS = ("geonameid", "name", "asciiname", "alternatenames", "latitud
 POSTCODE_FORMATS = ("codepoint", "codepoint_raw")
 
 
-def read_place_file(path: Path, fmt: str) -> list[PlaceRow]:
+def read_place_file(path: Path, fmt: str, budget: ReadBudget | None = None) -> list[PlaceRow]:
     """Every place of one file (a clear error naming the line on bad data)."""
-    with open_text(path) as fh:
+    with open_text(path, budget) as raw:
+        fh = text_lines(raw, path.name)
         try:
             if fmt == "geonames_csv":  # a GeoNames dump saved as CSV with a header
                 reader = csv.DictReader(fh)

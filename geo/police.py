@@ -38,6 +38,7 @@ from geo.beats import (
     reassign_places,
     store_beats,
 )
+from geo.inputs import MAX_JSON_DEPTH, ImportLimits, human, json_depth
 from geo.types import GeoDataError, ImportReport
 from storage.db import ROOT, utcnow
 from storage.ids import stable_id
@@ -98,15 +99,21 @@ Fetcher = Callable[[str, dict[str, str], float], Response]
 def urllib_fetcher(url: str, headers: dict[str, str], timeout: float) -> Response:
     """GET ``url`` with urllib; HTTP errors come back as a Response, network errors raise."""
     request = urllib.request.Request(url, headers=headers)
+    cap = ImportLimits.from_config().max_bytes  # an answer is an input like any file
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:  # scheme checked in PoliceAPI
-            return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
+            answer = Response(resp.status, {k.lower(): v for k, v in resp.headers.items()},
+                              resp.read(cap + 1))
     except urllib.error.HTTPError as exc:
-        body = exc.read() if exc.fp else b""
-        return Response(exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, body)
+        body = exc.read(cap + 1) if exc.fp else b""
+        answer = Response(exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, body)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PoliceAPIError(f"cannot reach {url}: {reason}") from exc
+    if len(answer.body) > cap:
+        raise PoliceAPIError(f"{url} answered more than {human(cap)} (setting "
+                             "max_import_bytes); refused")
+    return answer
 
 
 class PoliceAPI:
@@ -186,6 +193,9 @@ class PoliceAPI:
         text = resp.body.decode("utf-8-sig", errors="replace").strip()
         if not text:
             return None
+        if json_depth(resp.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise PoliceAPIError(f"{url} answered JSON nested more than {MAX_JSON_DEPTH} levels "
+                                 "deep; refused")
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:

@@ -59,6 +59,14 @@ SETTINGS: tuple[Setting, ...] = (
             "(lets several installations share one Redis)."),
     Setting("retention_post_days", 365, "Days post text and evidence are kept.", int),
     Setting("retention_audit_days", 2190, "Days audit entries are kept (6 years).", int),
+    Setting("max_import_bytes", 12 * 1024 * 1024, "Most bytes one `beats import` or `gazetteer "
+            "import` reads, after decompression, over all its files, zip members and .gz "
+            "streams; more is refused. Bounds memory under 500 MB: a 12 MiB beat file peaks "
+            "at about 460 MB; all bundled gazetteer and postcode files together are 7.8 MB.",
+            int),
+    Setting("max_import_ratio", 100, "Largest decompressed/compressed size ratio accepted from "
+            "a zip member or .gz file (once past 1 MiB); more is refused as a likely "
+            "decompression bomb. Real KML, GeoJSON and CSV compress 3 to 20 times.", int),
     Setting("police_api_url", "https://data.police.uk/api", "Base URL of the police.uk API."),
     Setting("geocoder", "", "Optional online geocoder for names missing from the gazetteer "
             "('nominatim' or empty for none)."),
