@@ -278,8 +278,6 @@ def test_nul_in_a_beat_name_is_refused(any_db, tmp_path):
 # --- issue 17: a missing file says so first ---------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="needs the one-line change in beatmap/commands/geo.py "
-                   "(gazetteer_import: call detect_format(f), which now says 'no such file')")
 def test_missing_gazetteer_file_says_missing_first(db, tmp_path):
     result = invoke(db, "gazetteer", "import", str(tmp_path / "nope.csv"))
     assert_refused(result, f"no such file: {tmp_path / 'nope.csv'}")

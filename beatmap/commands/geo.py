@@ -227,7 +227,7 @@ def gazetteer_import(ctx: click.Context, files: tuple[Path, ...], snap_metres: f
     files becomes one entry, whether the files come in one call or one by one.
     """
     for f in files:
-        _err(f"{f.name}: {detect_format(f) if f.is_file() else 'missing'} format")
+        _err(f"{f.name}: {detect_format(f)} format")  # a missing file: "no such file: …" first
     with _session(ctx) as session, _progress_to_stderr():
         report = import_gazetteer(session, files, snap_metres=SNAP_METRES if snap_metres is None
                                   else snap_metres)
