@@ -75,6 +75,10 @@ _ONS_CODE = re.compile(r"^[a-z]{2,5}\d{2}cd$", re.I)  # WD13CD, LSOA11CD, PFA21C
 _ONS_NAME = re.compile(r"^[a-z]{2,5}\d{2}nm$", re.I)
 # Coordinates beyond this many decimals are below a millimetre: rounding keeps rows small.
 COORD_DECIMALS = 7
+# Self-crossings an invalid outline may have and still be repaired: real outlines with a defect
+# have a handful; make_valid's cost grows with the count (300 random points: 40,000 crossings,
+# 27 s; a million: out of memory).
+MAX_REPAIR_CROSSINGS = 1_000
 KML_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False,
                           dtd_validation=False, huge_tree=False, remove_comments=True)
 
@@ -411,11 +415,61 @@ def clean_geometry(feature: BeatFeature) -> tuple[BaseGeometry, bool]:
     if geom.is_valid:
         return geom, False
     reason = shapely.is_valid_reason(geom)
+    crossings = count_crossings(geom, limit=MAX_REPAIR_CROSSINGS)
+    if crossings > MAX_REPAIR_CROSSINGS:
+        raise GeoDataError(f"{feature.label}: the outline crosses itself more than "
+                           f"{MAX_REPAIR_CROSSINGS} times ({reason}); too broken to repair "
+                           "safely here: repair it in a GIS first")
     repaired = _polygonal_part(shapely.make_valid(geom))
     if repaired.is_empty or repaired.area <= 0:
         raise GeoDataError(f"{feature.label}: invalid geometry that cannot be repaired ({reason})")
     logger.info("repaired %s: %s", feature.label, reason)
     return repaired, True
+
+
+def count_crossings(geom: BaseGeometry, *, limit: int) -> int:
+    """Pairs of non-adjacent edges of ``geom``'s rings that meet, counted up to ``limit + 1``.
+
+    ``make_valid`` nodes every crossing, so its time and memory grow with their number: a
+    ring of a few hundred random points crosses itself tens of thousands of times and takes
+    minutes; a real outline with a defect crosses itself a handful of times. Counting stops
+    as soon as the limit is passed, so a hostile ring costs little here.
+
+    >>> count_crossings(Polygon([(0, 0), (2, 2), (2, 0), (0, 2)]), limit=10)  # a bow tie
+    1
+    >>> count_crossings(Polygon([(0, 0), (1, 0), (1, 1), (0, 1)]), limit=10)
+    0
+    """
+    coords: list[list[tuple[float, float]]] = []
+    closing: dict[int, int] = {}  # first edge of a ring → its last edge (they share a point)
+    for ring in _rings(geom):
+        edges = _ring_segments(ring)
+        if edges:
+            closing[len(coords)] = len(coords) + len(edges) - 1
+            coords.extend(edges)
+    if not coords:
+        return 0
+    segments = shapely.linestrings(coords)
+    tree = shapely.STRtree(segments)
+    found = 0
+    for i, segment in enumerate(segments):
+        hits = tree.query(segment, predicate="intersects")
+        # Only later, non-adjacent edges: each pair once, shared end points not counted.
+        later = hits[hits > i + 1]
+        found += len(later) - int(closing.get(i, -1) in later)
+        if found > limit:
+            break
+    return found
+
+
+def _rings(geom: BaseGeometry) -> list:
+    polygons = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
+    return [ring for p in polygons for ring in (p.exterior, *p.interiors)]
+
+
+def _ring_segments(ring) -> list[list[tuple[float, float]]]:
+    points = list(ring.coords)
+    return [[points[k], points[k + 1]] for k in range(len(points) - 1)]
 
 
 def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:

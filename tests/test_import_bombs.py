@@ -16,10 +16,13 @@ for any input").
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -333,3 +336,24 @@ def test_every_bomb_stays_under_500_mb(sqlite_db, tmp_path):
         assert peak < PEAK_RSS_LIMIT, f"{args}: peak RSS {peak / 1e6:.0f} MB"
     print("peak RSS:", ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in peaks.items()))
     assert counts(sqlite_db) == {"beats": 0, "places": 0, "postcodes": 0}
+
+
+# --- a polygon too broken to repair ---------------------------------------------------------------
+
+
+def test_an_outline_that_crosses_itself_everywhere_is_refused_at_once(db, tmp_path):
+    """make_valid's cost grows with the crossings (300 random points: 27 s; a million: out of
+    memory): such an outline is refused after counting, before any repair is tried."""
+    rng = random.Random(7)
+    ring = [[round(-0.2 + rng.random() * 0.1, 6), round(50.8 + rng.random() * 0.1, 6)]
+            for _ in range(2_000)]
+    ring.append(ring[0])
+    doc = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"ward_code": "X1", "ward_name": "Scribble"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    path = tmp_path / "scribble.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    started = time.monotonic()
+    assert_refused(invoke(db, "beats", "import", str(path)), "crosses itself more than 1000 times")
+    assert time.monotonic() - started < 30
+    assert counts(db)["beats"] == 0
