@@ -28,8 +28,6 @@ from geo.types import GeoDataError
 
 logger = logging.getLogger(__name__)
 
-CODEPOINT_RAW_COLUMNS = 10
-
 
 @dataclass
 class PostcodeRows:

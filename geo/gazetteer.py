@@ -98,7 +98,6 @@ logger = logging.getLogger(__name__)
 # 600 m, while strict lookups miss only 6 pier and marina postcodes). So: strict by default;
 # pass snap_metres (CLI --snap-metres) when the beats tile the whole area of the data.
 SNAP_METRES = 0.0
-PROGRESS_EVERY = 10_000  # rows between progress log lines on long imports
 
 
 # --- writing ---------------------------------------------------------------------------------
