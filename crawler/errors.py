@@ -11,6 +11,9 @@ class Refused(IgnoreRequest):
 
     state = "blocked"
     retry_after: float | None = None
+    # False: refused before any byte was sent for this URL, so it uses no page budget
+    # (the spider gives the lease back to the run's budget).
+    fetched = False
 
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -26,6 +29,12 @@ class SsrfRefused(Refused):
     pass
 
 
+class ProfileRefused(Refused):
+    """A page about one person (its URL carries a handle): never fetched, never stored."""
+
+    state = "skipped"
+
+
 class RobotsDisallowed(Refused):
     retry_after = 7 * 24 * 3600.0  # look at robots.txt again on the next weekly revisit
 
@@ -36,8 +45,10 @@ class RobotsUnavailable(Refused):
 
 class TooLarge(Refused):
     state = "failed"
+    fetched = True  # the response came, and was too large
 
 
 class RetryLater(Refused):
     state = "failed"
+    fetched = True  # the host answered 429/503
 

@@ -36,6 +36,7 @@ class PageItem:
     parse_error: str | None = None
     authors_pseudonymised: bool = False  # set by the pseudonymise pipeline; store checks it
     hijacked: bool = False  # set by the flag step: most posts are spam
+    redirect_status: int | None = None  # the first redirect's status when one was followed
 
 
 @dataclass

@@ -55,19 +55,50 @@ class Lease:
 
 
 def make_owner(run_id: int) -> str:
-    """Lease owner name: host, process id and run, so dead local owners can be recognised."""
-    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
+    """Lease owner name: host, process id, run and the process's start time (clock ticks since
+    boot, from /proc), so a dead local owner is recognised at once, even when its pid has
+    been given to another process since."""
+    start = _process_start(os.getpid())
+    suffix = f":{start[1]}" if start is not None else ""
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id}{suffix}"
+
+
+def _process_start(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of a local process from /proc/<pid>/stat; None when there is no
+    such process or no /proc to read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ")"
+    fields = stat.rpartition(")")[2].split()
+    if len(fields) < 20:
+        return None
+    return fields[0], fields[19]  # field 3 (state) and field 22 (starttime)
 
 
 def _owner_alive(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    if host != socket.gethostname():
-        return True  # another machine: only expiry can tell
-    pid_text = rest.partition(":")[0]
-    if not pid_text.isdigit():
+    """Is the local worker that holds these leases still running? Another machine's workers
+    count as alive (only lease expiry can tell). A zombie (killed, not yet reaped by its new
+    parent: after a SIGKILL of the whole process group that can take a while) is dead, and so
+    is a pid now used by a process that started at another time."""
+    parts = owner.split(":")
+    if parts[0] != socket.gethostname():
+        return True
+    if len(parts) < 2 or not parts[1].isdigit():
         return False
-    try:
-        os.kill(int(pid_text), 0)
+    pid = int(parts[1])
+    if os.path.isdir("/proc/self"):
+        found = _process_start(pid)
+        if found is None:
+            return False
+        state, start = found
+        if state in ("Z", "X", "x"):
+            return False
+        return not (len(parts) >= 4 and parts[3] and parts[3] != start)
+    try:  # no /proc (not Linux): signal 0 tells whether the pid exists
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:

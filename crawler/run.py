@@ -32,7 +32,7 @@ from crawler.progress import PROGRESS_PREFIX
 from crawler.settings import build_settings
 from crawler.spiders.community import CommunitySpider
 from crawler.ssrf import BlockedAddress, check_url, normalise_allow_list
-from crawler.urls import URLError, canonicalize, host_of, url_fp
+from crawler.urls import URLError, canonicalize, host_of, is_profile_url, url_fp
 from crawler.venues import venue_key
 from storage.audit import cli_actor, record
 from storage.config import Config, ConfigError
@@ -69,7 +69,8 @@ def check_ready(config: Config, purpose: str) -> None:
 
 
 def check_seed(url: str) -> str:
-    """The canonical seed URL; refuses known-only (deny-listed) platforms."""
+    """The canonical seed URL; refuses known-only (deny-listed) platforms and pages about one
+    person (author archives, member profiles), whose URL carries a handle."""
     try:
         canonical = canonicalize(url)
     except URLError as exc:
@@ -78,6 +79,11 @@ def check_seed(url: str) -> str:
     if not ref.crawlable:
         raise ValueError(f"seed {url} is on {ref.platform_hint}, which beatmap never crawls "
                          f"({ref.known_only_reason}); record it as a known venue instead")
+    if is_profile_url(canonical) or is_profile_url(url):
+        # The message leaves the URL out: it carries a person's handle.
+        raise ValueError(f"a seed on {host_of(canonical)} is a page about one person (an author, "
+                         f"member or user profile); beatmap maps venues, not people: seed the "
+                         f"venue instead ({ref.url})")
     return canonical
 
 

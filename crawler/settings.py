@@ -3,7 +3,7 @@ overlays beatmap's own settings (``storage.config``) for one run.
 
 Every component of ours is switched on here through the priority dicts. Downloader
 middleware numbers interleave with Scrapy's base ones on purpose: our refusals run first
-(known-only, SSRF, robots) and the size check sits after decompression (590).
+(known-only, profile pages, SSRF, robots) and the size check sits after decompression (590).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.middlewares.known_platforms.KnownPlatformsMiddleware": 100,
+    "crawler.middlewares.profiles.ProfilePagesMiddleware": 150,
     "crawler.middlewares.ssrf_guard.SsrfGuardMiddleware": 200,
     "crawler.middlewares.robots_fail_closed.RobotsFailClosedMiddleware": 300,
     "crawler.middlewares.conditional.ConditionalRequestMiddleware": 450,

@@ -177,6 +177,7 @@ PROFILE_PATHS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("mybb", r"^/user-\d+\.html"),
         ("discourse", r"^/u(?:sers)?/[^/]+"),
         ("reddit", r"^/(?:u|user)/[^/]+"),
+        ("mastodon", r"^/@[^/]+/?$"),  # the account page; its statuses are /@name/<id>
         ("generic", r"^/(?:members?|users?|people|profiles?|authors?|~)/[^/]+"),
         ("generic", r"^/(?:profile|userinfo|memberlist|member|user)\.(?:php|aspx?|html?)$"),
     ))
@@ -201,6 +202,10 @@ def is_profile_url(url: str) -> bool:
     True
     >>> is_profile_url("https://forum.example/index.php?action=profile;u=7")
     True
+    >>> is_profile_url("https://forum.example/index.php?action=profile%3Bu%3D7")
+    True
+    >>> is_profile_url("https://social.example/@jane_doe_1987")
+    True
     >>> is_profile_url("https://forum.example/viewtopic.php?t=41")
     False
     >>> is_profile_url("https://hanover-ra.example/2024/03/12/spring-meeting/")
@@ -213,8 +218,9 @@ def is_profile_url(url: str) -> bool:
     path = parts.path or "/"
     if any(pattern.search(path) for _, pattern in PROFILE_PATHS):
         return True
-    # SMF writes its query with ";" separators ("action=profile;u=7").
-    query = parts.query.replace(";", "&")
+    # SMF writes its query with ";" separators ("action=profile;u=7"), which canonicalize()
+    # escapes ("action=profile%3Bu%3D7"): read both spellings.
+    query = unquote(parts.query).replace(";", "&")
     params = parse_qsl(query, keep_blank_values=True)
     if any(value.lower() in PROFILE_ACTIONS for name, value in params
            if name.lower() in {"mode", "action", "do", "page"}):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from crawler.run import _refuse_if_running
 from crawler.seeds import SeedRow, add_seeds
 from storage.db import make_engine, session_scope
 from storage.models import CrawlRun, LedgerEntry, Page, Post
@@ -79,6 +80,13 @@ def _crawl_child(parent: int) -> int:
     return int(children[0])
 
 
+def _proc_state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return None
+
+
 def _check_complete(engine, web: MiniWeb) -> None:
     with session_scope(engine) as s:
         urls = s.execute(select(Page.url)).scalars().all()
@@ -138,4 +146,44 @@ def test_sigterm_stops_gracefully_and_resumes(sqlite_db):
         assert leased == 0  # leases went back to the queue
         assert _start(env, "--resume").wait(90) == 0
         _check_complete(engine, web)
+    engine.dispose()
+
+
+def test_resume_at_once_after_sigkill_of_the_whole_process_group(sqlite_db):
+    """Killed with its parent (the whole process group, as a terminal's or a service manager's
+    kill does), the crawl leaves leases whose owner is a zombie until init reaps it: `--resume`
+    must see it as dead at once (its /proc state and start time), not after a delay."""
+    engine = make_engine(sqlite_db)
+    with session_scope(engine) as s:
+        add_seeds(s, [SeedRow("http://notices.example/")], source="test")
+    with MiniWeb(chain_site()) as web:
+        env = _env(sqlite_db, web)
+        parent = subprocess.Popen([sys.executable, "-m", "crawler.run"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  start_new_session=True)
+        _wait_for_pages(engine, 12, parent)
+        crawl = _crawl_child(parent.pid)
+        os.killpg(parent.pid, signal.SIGKILL)
+        # As soon as it has died, before anyone reaps it: its parent died too, so it is a
+        # zombie until init collects it (about a second on a test VM). The check that refuses a
+        # second crawl must let us in already.
+        deadline = time.monotonic() + 5
+        while _proc_state(crawl) not in ("Z", None) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        _refuse_if_running(engine)
+        parent.wait(30)
+        with session_scope(engine) as s:
+            owners = set(s.execute(select(LedgerEntry.lease_owner)
+                                   .where(LedgerEntry.state == "leased")).scalars())
+        assert owners and all(f":{crawl}:" in o for o in owners)  # killed holding leases
+        resumed = subprocess.run([sys.executable, "-m", "crawler.run", "--resume"], cwd=ROOT,
+                                 env=env, capture_output=True, text=True, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert "another crawl is running" not in resumed.stderr
+        with session_scope(engine) as s:
+            # the killed run never recorded its end; the resumed one finished it
+            assert s.execute(select(CrawlRun.status)).scalar_one() == "finished"
+        fetched = {p for h, p in web.log if h == "notices.example"}
+        assert {"/", *(f"/p/{i}" for i in range(PAGES))} <= fetched
+    parent.stderr.close()
     engine.dispose()

@@ -12,7 +12,9 @@ the UI (tests/test_web.py) and exports (tests/test_export.py), audit append-only
 from __future__ import annotations
 
 import csv
+import html as html_mod
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -21,18 +23,34 @@ from sqlalchemy import func, inspect, select, text
 
 from crawler.run import CrawlSetupError, run_crawl
 from crawler.seeds import SeedRow, add_seeds
+from crawler.urls import URLError, canonicalize, is_profile_url
+from crawler.venues import venue_key
 from storage.config import Config
 from storage.db import init_db, make_engine, session_scope, utcnow
 from storage.ids import new_id
-from storage.models import AuditEntry, CrawlRun, LedgerEntry, Post, Seed, Venue
+from storage.models import (
+    AuditEntry,
+    Beat,
+    CrawlRun,
+    LedgerEntry,
+    Link,
+    Page,
+    Post,
+    Seed,
+    Venue,
+)
 from storage.pseudonym import rotate_key
 from tests.crawlsite import MiniWeb, html
 
 pytestmark = pytest.mark.slow
 
 CONTACT = "https://police.example/about-our-crawler"
-SAMPLE_PAGES = 400
+# Large enough that the generator plants the handle as an author on six engines (phpBB,
+# Discourse, XenForo, MyBB, Invision, Mastodon), with author, member and profile pages and
+# Mastodon status URLs that carry it (ground truth "planted_handle_urls").
+SAMPLE_PAGES = 1500
 HANDLE = "Ruth_Hanover_1987"
+ABSOLUTE_URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
 def _config(db: str, proxy: str | None, **extra) -> Config:
@@ -104,10 +122,15 @@ def sample(tmp_path_factory):
 def test_planted_handle_never_in_clear(sample, capfd, tmp_path):
     handle = sample["truth"]["planted_handle"]
     assert handle in (sample["out"] / "site_spec.json").read_text(), "no handle planted"
+    planted = [v for v in sample["truth"]["venues"] if v["planted_handle_author"]]
+    handle_urls = sample["truth"]["planted_handle_urls"]
+    assert len({v["platform"] for v in planted}) >= 5 and handle_urls, "handle not planted"
     with sample["web"].start(sample["out"], slow_delay=0.1) as web:
         run_crawl(_config(sample["db"], web.proxy_url, download_timeout=5),
                   seeds=sample["seeds"])
         bylines = sum(1 for r in web.request_log if r.status == 200)
+        planted_hosts = {v["host"] for v in planted}
+        assert {r.host for r in web.request_log if r.status == 200} >= planted_hosts
     logs = capfd.readouterr()
     engine = make_engine(sample["db"])
     with session_scope(engine) as s:
@@ -121,23 +144,69 @@ def test_planted_handle_never_in_clear(sample, capfd, tmp_path):
     assert handle.lower() not in (logs.out + logs.err).lower(), "handle in the crawl's logs"
     for name, body in _export_texts(sample["db"], tmp_path).items():
         assert handle.lower() not in body.lower(), f"handle in export {name}"
+    _stored_urls_hold_no_profile(sample["db"], handle, handle_urls)
     _web_pages_hold_no(sample["db"], handle)
 
 
+def _stored_urls_hold_no_profile(db: str, handle: str, handle_urls: list[str]) -> None:
+    """No URL the crawl kept (the ledger, pages, posts, link evidence, venues) is an author,
+    member or profile page of any engine, or carries the planted handle."""
+    engine = make_engine(db)
+    with session_scope(engine) as s:
+        ledger = s.execute(select(LedgerEntry.url)).scalars().all()
+        stored = [*ledger, *s.execute(select(Page.url)).scalars(),
+                  *s.execute(select(Post.url)).scalars(),
+                  *s.execute(select(Link.example_url)).scalars(),
+                  *s.execute(select(Venue.url)).scalars()]
+    engine.dispose()
+    assert len(ledger) > 500
+    assert [u for u in ledger if is_profile_url(u) and _crawlable(u)] == []
+    assert [u for u in stored if u and handle.lower() in u.lower()] == []
+    canonical = set()
+    for url in handle_urls:
+        try:
+            canonical.add(canonicalize(url))
+        except URLError:
+            continue
+    assert canonical and not canonical & set(ledger)
+
+
+def _crawlable(url: str) -> bool:
+    """A URL of a site beatmap crawls (known-only platforms' venues, e.g. a YouTube @channel,
+    are recorded by their key and never fetched)."""
+    try:
+        return venue_key(url).crawlable
+    except (URLError, ValueError):
+        return False
+
+
 def _web_pages_hold_no(db: str, needle: str) -> None:
+    """Every page of the web UI, as an analyst and as an admin: crawls (seeds, runs and the
+    ledger's errors), venues, beats and their downloads, users, retention and the audit log."""
     from beatmap.web.users import add_user
     from tests.web_helpers import PASSWORDS, make_app, sign_in
 
     engine = make_engine(db)
     with session_scope(engine) as s:
-        add_user(s, "analyst1", "analyst", PASSWORDS["analyst"])
-        venue_ids = s.execute(select(Venue.id).limit(40)).scalars().all()
+        for role in ("analyst", "admin"):
+            add_user(s, f"{role}1", role, PASSWORDS[role])
+        venue_ids = s.execute(select(Venue.id)).scalars().all()
+        beats = s.execute(select(Beat.key)).scalars().all()
     engine.dispose()
-    client = make_app(db).test_client()
-    sign_in(client, "analyst")
-    for path in ["/", "/beats", "/crawls", "/admin/audit"] + [f"/venues/{v}" for v in venue_ids]:
-        body = client.get(path).get_data(as_text=True)
-        assert needle.lower() not in body.lower(), path
+    paths = ["/", "/beats", "/crawls", "/admin/audit", "/admin/users", "/admin/retention",
+             *(f"/venues/{v}" for v in venue_ids),
+             *(f"/beats/{b}{fmt}" for b in beats for fmt in ("", ".json", ".csv"))]
+    app = make_app(db)
+    for role in ("analyst", "admin"):
+        client = app.test_client()
+        sign_in(client, role)
+        for path in paths:
+            response = client.get(path, follow_redirects=True)
+            assert response.status_code in (200, 403, 404), (role, path, response.status_code)
+            body = response.get_data(as_text=True)
+            assert needle.lower() not in body.lower(), (role, path)
+            shown = [html_mod.unescape(u) for u in ABSOLUTE_URL.findall(body)]
+            assert [u for u in shown if _crawlable(u) and is_profile_url(u)] == [], (role, path)
 
 
 def _author_site(path_prefix: str) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.urls import URLError, canonicalize, trap_reason, url_fp
+from crawler.urls import URLError, canonicalize, is_profile_url, trap_reason, url_fp
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -88,3 +88,47 @@ def test_canonicalize_is_idempotent_and_clean(url):
     assert scheme in ("http", "https")
     assert rest.split("/", 1)[0] == rest.split("/", 1)[0].lower()
     assert ":80/" not in once or scheme == "https"
+
+
+# Author, member and profile pages as the engines (and the sample web's renderers of them) link
+# to them: each is recognised as written and in its canonical form, which is what the ledger
+# would hold (SMF's "action=profile;u=3" is escaped by canonicalize).
+PROFILE_URLS = [
+    "http://a.example/author/jane_doe_1987/",  # WordPress, Ghost
+    "http://a.example/members/jane_doe_1987",  # generic
+    "http://a.example/profile.php?user=jane_doe_1987",  # generic
+    "http://a.example/members/jane_doe_1987.3/",  # XenForo
+    "http://a.example/u/jane_doe_1987",  # Discourse
+    "http://a.example/user/jane_doe_1987",  # Reddit
+    "http://a.example/@jane_doe_1987",  # Mastodon
+    "http://a.example/users/jane_doe_1987",  # Mastodon (ActivityPub actor), generic
+    "http://a.example/profile/3-jane_doe_1987/",  # Invision
+    "http://a.example/memberlist.php?mode=viewprofile&u=3&sid=0123456789abcdef",  # phpBB
+    "http://a.example/index.php?PHPSESSID=0123abcd&action=profile;u=3",  # SMF
+    "http://a.example/member.php?u=3",  # vBulletin
+    "http://a.example/member.php?action=profile&uid=3",  # MyBB
+    "http://a.example/profile/01234567890",  # Blogger
+]
+NOT_PROFILE_URLS = [
+    "http://a.example/",
+    "http://a.example/members/",  # a members list names no one in its URL
+    "http://a.example/2024/05/12/spring-clean/",
+    "http://a.example/t/bins-on-elm-grove/123",
+    "http://a.example/threads/bins-on-elm-grove.3/",
+    "http://a.example/viewtopic.php?t=41&start=40",
+    "http://a.example/showthread.php?tid=3",
+    "http://a.example/index.php?topic=3.0",
+    "http://a.example/r/brighton/",
+    "http://a.example/api/v1/statuses/1234567",
+]
+
+
+@pytest.mark.parametrize("url", PROFILE_URLS)
+def test_profile_pages_of_every_engine_are_recognised(url):
+    assert is_profile_url(url)
+    assert is_profile_url(canonicalize(url)), canonicalize(url)
+
+
+@pytest.mark.parametrize("url", NOT_PROFILE_URLS)
+def test_venue_pages_are_not_profile_pages(url):
+    assert not is_profile_url(url)

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import and_, bindparam, case, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,6 +46,16 @@ class Batch:
         rows = self.queue[self._checked:]
         self._checked = len(self.queue)
         return rows
+
+    def add_post(self, row: dict[str, Any]) -> None:
+        """Add a post's row; a post already in the batch (the same post from another channel
+        or page) is merged by the rules the database upsert applies (:func:`merge_post`), so
+        the row stored does not depend on which copy arrived first."""
+        old = self.posts.get(row["post_fp"])
+        if old is None:
+            self.posts[row["post_fp"]] = row
+        else:
+            merge_post(old, row)
 
     def add_links(self, src: int, page_url: str, evidence: dict[int, tuple[int, str]],
                   now: datetime) -> None:
@@ -103,17 +113,70 @@ class Batch:
             session.connection().execute(stmt, params)
 
 
+# Columns a later copy of a post fills when the stored copy has none (first value stays).
+POST_FILL_COLUMNS = ("title", "published_at", "thread", "board")
+# Columns that come with the winning text: the post's URL and page are those of its fullest copy.
+POST_TEXT_COLUMNS = ("text", "url", "page_id")
+
+
+def _text_rank(row: dict[str, Any]) -> tuple[int, str, str, int]:
+    return (len(row.get("text") or ""), row.get("text") or "", row.get("url") or "",
+            row.get("page_id") or 0)
+
+
+def _wins_text(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Feeds often carry a summary and the HTML the full text: the longer text wins; of two as
+    long the greater, then the greater URL and page, so that the outcome never depends on the
+    order the copies came in."""
+    return _text_rank(new) > _text_rank(old)
+
+
+def merge_post(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Merge ``new`` into ``old`` (two copies of one post) exactly as :func:`_posts_upsert`
+    merges a row into the stored one: the longer text, with its URL and page, and its author
+    when it names one (copies from two channels may name the author differently: the fullest
+    copy's wins, so the count of distinct authors does not depend on order); title, date,
+    thread and board kept when set, else filled.
+
+    >>> a = {"text": "short", "title": None, "published_at": None, "author_key": None,
+    ...      "thread": None, "board": None}
+    >>> b = {"text": "the full text", "title": "T", "published_at": None, "author_key": "p:2",
+    ...      "thread": None, "board": "B"}
+    >>> merge_post(a, b); (a["text"], a["title"], a["author_key"], a["board"])
+    ('the full text', 'T', 'p:2', 'B')
+    """
+    wins = _wins_text(new, old)
+    first, second = (new, old) if wins else (old, new)
+    author = first.get("author_key")
+    old["author_key"] = author if author is not None else second.get("author_key")
+    if wins:
+        for column in POST_TEXT_COLUMNS:
+            old[column] = new.get(column)
+    for column in POST_FILL_COLUMNS:
+        if old.get(column) is None:
+            old[column] = new.get(column)
+
+
 def _posts_upsert(insert):
     table = Post.__table__
     stmt = insert(table)
-    longer = func.length(func.coalesce(stmt.excluded.text, "")) > func.length(
-        func.coalesce(table.c.text, ""))
+    # Compare as Python does (code points): SQLite's BINARY collation does; PostgreSQL's
+    # default may follow a locale, so ask it for "C".
+    def binary(expr):
+        return expr.collate("C") if insert is pg_insert else expr
+
+    new, old = stmt.excluded, table.c
+    ranks = [(func.length(func.coalesce(new.text, "")), func.length(func.coalesce(old.text, ""))),
+             (binary(func.coalesce(new.text, "")), binary(func.coalesce(old.text, ""))),
+             (binary(func.coalesce(new.url, "")), binary(func.coalesce(old.url, ""))),
+             (func.coalesce(new.page_id, 0), func.coalesce(old.page_id, 0))]
+    text_wins = ranks[-1][0] > ranks[-1][1]
+    for a, b in reversed(ranks[:-1]):  # (a, …) > (b, …), as Python compares tuples
+        text_wins = or_(a > b, and_(a == b, text_wins))
     return stmt.on_conflict_do_update(index_elements=["post_fp"], set_={
-        # Feeds often carry a summary and the HTML the full text: keep the longer one.
-        "text": case((longer, stmt.excluded.text), else_=table.c.text),
-        "title": func.coalesce(table.c.title, stmt.excluded.title),
-        "published_at": func.coalesce(table.c.published_at, stmt.excluded.published_at),
-        "author_key": func.coalesce(table.c.author_key, stmt.excluded.author_key),
-        "thread": func.coalesce(table.c.thread, stmt.excluded.thread),
-        "board": func.coalesce(table.c.board, stmt.excluded.board),
+        # the same rules as merge_post (a post seen twice within one batch)
+        **{c: case((text_wins, stmt.excluded[c]), else_=table.c[c]) for c in POST_TEXT_COLUMNS},
+        **{c: func.coalesce(table.c[c], stmt.excluded[c]) for c in POST_FILL_COLUMNS},
+        "author_key": case((text_wins, func.coalesce(new.author_key, old.author_key)),
+                           else_=func.coalesce(old.author_key, new.author_key)),
     })

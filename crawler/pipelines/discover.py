@@ -22,7 +22,7 @@ from crawler.discovery import (
 from crawler.items import PageItem
 from crawler.pipelines.batch import Batch
 from crawler.signals import page_storing
-from crawler.urls import URLError, canonicalize, host_of, url_fp
+from crawler.urls import URLError, canonicalize, host_of, is_profile_url, url_fp
 from crawler.venues import is_not_a_community, venue_key
 from storage.db import make_engine, session_scope
 
@@ -36,7 +36,11 @@ QUEUED_MEMO_MAX = 200_000
 class DiscoverPipeline:
     """Writes in the store step's transaction (``page_storing``): venues found in the page's
     links, the link evidence between venues, and the URLs to fetch (entry points, the
-    adapter's ``follow`` links, links to other crawlable venues within the depth budget)."""
+    adapter's ``follow`` links, links to other crawlable venues within the depth budget).
+
+    A link to a page about one person on a site we crawl (author archive, member profile:
+    ``urls.is_profile_url``) carries a handle in its URL: it names no venue, is never queued,
+    never evidence and never logged; it is only counted (``links/profile_skipped``)."""
 
     def __init__(self, crawler: Crawler, db_url: str, max_depth: int, seeds_only: bool):
         self.crawler = crawler
@@ -73,6 +77,12 @@ class DiscoverPipeline:
             try:
                 ref = venue_key(url)
             except URLError:
+                continue
+            # (known-only platforms are recorded by their venue key, e.g. a YouTube @channel,
+            # and never fetched; on sites we crawl, a person's page is no venue)
+            if ref.crawlable and (is_profile_url(url)
+                                  or any(is_profile_url(link.url) for link in links)):
+                self.stats.inc_value("links/profile_skipped", len(links))
                 continue
             anchor = next((link.anchor_text.strip() for link in links if link.anchor_text), "")
             context = next((getattr(link, "context", "") for link in links
@@ -121,6 +131,9 @@ class DiscoverPipeline:
             try:
                 url = canonicalize(raw)
             except URLError:
+                continue
+            if is_profile_url(url) or is_profile_url(raw):
+                self.stats.inc_value("links/profile_skipped")
                 continue
             fp = url_fp(url)
             if fp in batch.queued:

@@ -158,7 +158,7 @@ class StorePipeline:
     def _store_all(self, session: Session, items: list) -> set[int]:
         """Store ``items`` in ``session``; the venues whose pages were stored."""
         batch = Batch(self.run_id, self.venues, self.queued)
-        page_ids = [stable_id(i.url_fp) for i in items if isinstance(i, PageItem)]
+        page_ids = [stable_id(page_fp(i)) for i in items if isinstance(i, PageItem)]
         previous = dict(session.execute(select(Page.id, Page.content_hash)
                                         .where(Page.id.in_(page_ids))).all()) if page_ids else {}
         for item in items:
@@ -176,12 +176,14 @@ class StorePipeline:
                     previous: dict[int, str | None]) -> None:
         now = utcnow()
         venue = self._page_venue(session, item)
-        page_id = stable_id(item.url_fp)
+        # A page is stored once per final URL: two URLs redirecting to one page are one row.
+        fp = page_fp(item)
+        page_id = stable_id(fp)
         unchanged = item.not_modified or (page_id in previous
                                           and previous[page_id] == item.content_hash)
         if not item.not_modified:
             batch.pages[page_id] = {
-                "id": page_id, "url_fp": item.url_fp, "url": item.final_url,
+                "id": page_id, "url_fp": fp, "url": item.final_url,
                 "venue_id": venue.id, "kind": item.kind, "http_status": item.http_status,
                 "content_type": item.content_type, "content_hash": item.content_hash,
                 "etag": item.etag, "last_modified": item.last_modified, "title": item.title,
@@ -197,9 +199,18 @@ class StorePipeline:
             self.stats.inc_value("store/pages_unchanged")
         batch.touched.add(venue.id)
         revisit = now + MAX_REVISIT if item.kind in REVISIT_KINDS else None
-        batch.finish(item.url_fp, "done", http_status=item.http_status, etag=item.etag,
-                     last_modified=item.last_modified, error=item.parse_error,
-                     next_fetch_at=revisit, run_id=self.run_id, now=now)
+        # The requested URL's entry is done; after a redirect it records the redirect's status
+        # (3xx) and keeps the revisit (which follows the redirect again), and the final URL's
+        # entry, the page's, is done too so that it is not fetched a second time.
+        redirected = fp != item.url_fp
+        batch.finish(item.url_fp, "done",
+                     http_status=(item.redirect_status or item.http_status) if redirected
+                     else item.http_status, etag=item.etag, last_modified=item.last_modified,
+                     error=item.parse_error, next_fetch_at=revisit, run_id=self.run_id, now=now)
+        if redirected:
+            batch.finish(fp, "done", http_status=item.http_status, etag=item.etag,
+                         last_modified=item.last_modified, error=item.parse_error,
+                         next_fetch_at=None, run_id=self.run_id, now=now)
         if item.parse_error:
             self.stats.inc_value("store/parse_errors")
 
@@ -258,11 +269,11 @@ class StorePipeline:
             # post seen twice is one row; the URL identifies posts of engines without ids.
             ident = f"id:{post.external_id}" if post.external_id else f"url:{post.url}"
             fp = fingerprint(f"{venue.key}|{ident}")
-            batch.posts[fp] = {"id": stable_id(fp), "post_fp": fp, "venue_id": venue.id,
+            batch.add_post({"id": stable_id(fp), "post_fp": fp, "venue_id": venue.id,
                                "page_id": page_id, "url": post.url, "title": post.title,
                                "text": post.text, "published_at": post.published_at,
                                "author_key": post.author, "thread": post.thread,
-                               "board": post.board, "created_at": now}
+                               "board": post.board, "created_at": now})
         self.stats.inc_value("store/posts", len(item.posts))
 
     def _update_venue_info(self, session: Session, item: PageItem, venue: VenueState) -> None:
@@ -318,6 +329,14 @@ class StorePipeline:
             session.execute(update(Venue).where(Venue.id == item.venue_id)
                             .values(status="gone", updated_at=utcnow()))
             self.stats.inc_value("venues/gone")
+
+
+def page_fp(item: PageItem) -> str:
+    """The fingerprint a page is stored under: its final URL's (after redirects)."""
+    try:
+        return url_fp(item.final_url)
+    except URLError:
+        return item.url_fp
 
 
 def _robots_refused_home(session: Session, item: FetchFailure) -> None:

@@ -146,6 +146,13 @@ class CommunitySpider(scrapy.Spider):
             logger.info("released %d unfinished leases back to the queue", released)
         self.engine_db.dispose()
 
+    def _give_back_budget(self, lease: Lease) -> None:
+        host = lease.host or ""
+        if self.host_used[host] > 0:
+            self.host_used[host] -= 1
+        self.leased_total = max(0, self.leased_total - 1)
+        self.crawler.stats.inc_value("budget/refused_not_counted")
+
     # --- responses ------------------------------------------------------------------------
 
     def parse(self, response: Response):
@@ -173,7 +180,9 @@ class CommunitySpider(scrapy.Spider):
             priority=lease.priority, not_modified=response.status == 304,
             content_type=_header(headers, b"Content-Type"),
             etag=_header(headers, b"ETag"), last_modified=_header(headers, b"Last-Modified"),
-            content_hash=hashlib.sha1(response.body).hexdigest() if response.body else None)
+            content_hash=hashlib.sha1(response.body).hexdigest() if response.body else None,
+            redirect_status=next((r for r in response.meta.get("redirect_reasons", ())
+                                  if isinstance(r, int)), None))
 
     def _parse_into(self, item: PageItem, response: Response, lease: Lease) -> None:
         known = self.venue_platforms.get(lease.venue_id or 0, "unknown")
@@ -223,12 +232,19 @@ class CommunitySpider(scrapy.Spider):
         self.inflight.pop(lease.url_fp, None)
         exc = failure.value
         state, retry_after, status = "failed", None, None
+        never_sent = False
         if isinstance(exc, Refused):
             state, retry_after = exc.state, exc.retry_after
+            never_sent = not exc.fetched
         elif isinstance(exc, BlockedByDNS) or blocked_reason(urlsplit(request.url).hostname
                                                             or "") is not None:
             state = "blocked"
+            never_sent = True
             self.crawler.stats.inc_value("fetch/blocked/ssrf_dns")
+        if never_sent and not request.meta.get("redirect_times"):
+            # Refused before any request for this URL (SSRF guard, known-only, profile page,
+            # robots.txt): it used none of the page budget, which goes to the next URLs.
+            self._give_back_budget(lease)
         response = getattr(exc, "response", None)
         if response is not None:
             status = response.status
