@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import importlib
 import inspect
 import logging
@@ -194,14 +193,6 @@ def test_author_handles_never_reach_the_logs(caplog):
     assert authors
     logged = caplog.text
     assert not [a for a in authors if a in logged]
-
-
-@pytest.mark.parametrize("module", ["base", "dates", "detection", "feeds", "jsonapi", "links",
-                                    "metadata", "sitemaps", "text", "types"])
-def test_doctests(module):
-    mod = importlib.import_module(f"crawler.adapters.{module}")
-    failures, _ = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert failures == 0
 
 
 def test_pages_that_only_mention_engines_stay_generic():

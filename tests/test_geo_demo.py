@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from pathlib import Path
 
 import pytest
@@ -50,15 +48,6 @@ def test_missing_demo_file_is_a_clear_error(sqlite_db, tmp_path):
         with session_scope(engine) as s:
             import_default_area(s, beats_file=tmp_path / "nope.geojson")
     engine.dispose()
-
-
-@pytest.mark.parametrize("module", ["geo.types", "geo.index", "geo.beats", "geo.osgb",
-                                    "geo.postcodes", "geo.gazetteer", "geo.gazetteer_readers",
-                                    "geo.police", "geo.geocode", "geo.names"])
-def test_doctests(module):
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
-    assert result.attempted > 0
 
 
 def test_feature_type_vocabulary_is_documented():

@@ -1,9 +1,7 @@
-"""The graph built from the database, the graph functions, and the doctests of graph/ and exports."""
+"""The graph built from the database and the graph functions."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import random
 
 import networkx as nx
@@ -14,21 +12,6 @@ from graph import parts
 from graph.build import build_graph, node, specificity
 from storage.db import make_engine, session_scope
 from tests.test_graph_fixtures import AS_OF, Maker, small_world
-
-DOCTEST_MODULES = ("graph.build", "graph.parts", "graph.rank", "graph.reasons", "graph.queries",
-                   "graph.quality",
-                   "beatmap.commands.rank", "beatmap.export", "beatmap.export.cells",
-                   "beatmap.export.tabular", "beatmap.export.mapimage",
-                   "beatmap.export.geojson", "beatmap.export.network",
-                   "beatmap.export.htmlmap")
-
-
-@pytest.mark.parametrize("name", DOCTEST_MODULES)
-def test_doctests(name):
-    """pytest's testpaths is tests/, so the numpydoc examples of graph/ run from here."""
-    module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
 
 
 @pytest.fixture
