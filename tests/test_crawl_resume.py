@@ -74,6 +74,20 @@ def _wait_for_pages(engine, n: int, proc: subprocess.Popen, timeout: float = 60)
         time.sleep(0.1)
 
 
+def _wait_for_a_lease(engine, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Return as soon as the crawl holds a lease (the page in flight takes PAGE_DELAY)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(engine) as s:
+            leased = s.execute(select(func.count()).select_from(LedgerEntry)
+                               .where(LedgerEntry.state == "leased")).scalar_one()
+        if leased:
+            return
+        assert proc.poll() is None, "crawl ended before it could be interrupted"
+        assert time.monotonic() < deadline, "the crawl never held a lease"
+        time.sleep(0.005)
+
+
 def _crawl_child(parent: int) -> int:
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
     assert children, "the crawl subprocess is not running"
@@ -163,6 +177,7 @@ def test_resume_at_once_after_sigkill_of_the_whole_process_group(sqlite_db):
                                   start_new_session=True)
         _wait_for_pages(engine, 12, parent)
         crawl = _crawl_child(parent.pid)
+        _wait_for_a_lease(engine, parent)  # a chain site has one URL in flight at a time
         os.killpg(parent.pid, signal.SIGKILL)
         # As soon as it has died, before anyone reaps it: its parent died too, so it is a
         # zombie until init collects it (about a second on a test VM). The check that refuses a
