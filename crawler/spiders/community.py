@@ -147,9 +147,8 @@ class CommunitySpider(scrapy.Spider):
         self.engine_db.dispose()
 
     def _give_back_budget(self, lease: Lease) -> None:
-        host = lease.host or ""
-        if self.host_used[host] > 0:
-            self.host_used[host] -= 1
+        # Only the run's budget: a host that refuses everything (robots.txt, a guard) keeps
+        # spending its own, or it would be drained URL by URL to the end of its queue.
         self.leased_total = max(0, self.leased_total - 1)
         self.crawler.stats.inc_value("budget/refused_not_counted")
 
