@@ -45,8 +45,8 @@ METRICS = ("top_beat_right", "assigned", "elsewhere_unassigned")
 # Issue 14's targets (not met today; the gate below only stops regressions).
 TARGETS = {"top_beat_right": 0.92, "elsewhere_unassigned": 0.96}
 # Regression floors, pinned on 2026-12-06. Measured then (tests/data/realtext/README.md):
-#   top_beat_right        dev 0.701  test 0.744  all 0.712
-#   assigned              dev 0.949  test 1.000  all 0.962
+#   top_beat_right        dev 0.701  test 0.737  all 0.710
+#   assigned              dev 0.949  test 1.000  all 0.961
 #   elsewhere_unassigned  dev 0.200  test 0.100  all 0.175
 # Each floor is the lower of "measured - 0.02" and "one record fewer than measured",
 # rounded down to 0.01: a drop of more than about two points (on the small test split,
@@ -320,7 +320,7 @@ def tagged(tmp_path_factory) -> Tagged:
 def test_realtext_data_integrity():
     records = load_records()
     wards = load_wards()
-    assert len(records) == 196
+    assert len(records) == 195
     for r in records:
         missing = [f for f in RECORD_FIELDS if f not in r]
         assert not missing, f"{r.get('id')}: missing {missing}"
@@ -351,8 +351,8 @@ def test_realtext_data_integrity():
 def test_realtext_every_record_tagged(tagged):
     assert set(tagged.results) == {r["id"] for r in tagged.records}
     scores = tagged.scores()
-    assert scores["all"]["n_local"] == 156 and scores["all"]["n_elsewhere"] == 40
-    assert scores["dev"]["n_local"] + scores["test"]["n_local"] == 156
+    assert scores["all"]["n_local"] == 155 and scores["all"]["n_elsewhere"] == 40
+    assert scores["dev"]["n_local"] + scores["test"]["n_local"] == 155
 
 
 @pytest.mark.slow
